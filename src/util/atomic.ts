@@ -16,7 +16,8 @@ export function writeFileAtomic(target: string, data: string | Uint8Array): void
   const tmp = tempPathFor(target);
   const fd = fs.openSync(tmp, "w");
   try {
-    fs.writeSync(fd, data);
+    const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+    fs.writeSync(fd, bytes);
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
