@@ -59,6 +59,11 @@ export interface DimensionTables {
    * `user_key VARCHAR` plus any demographic columns (gender, age, occupation, zip, ...).
    */
   usersSql?: string;
+  /**
+   * SQL producing free-text tags users applied to items:
+   * `user_key VARCHAR, item_key VARCHAR, tag VARCHAR, ts BIGINT` (seconds).
+   */
+  tagsSql?: string;
 }
 
 /** Everything ingestion needs to know about a dataset. */
