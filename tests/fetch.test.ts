@@ -156,11 +156,21 @@ describe("fetchMovieLens", () => {
     expect(fs.readdirSync(dest)).toEqual([]);
   });
 
+  it("a DNS failure says so (undici reports it as err.cause.code)", async () => {
+    const offline = (async () => {
+      throw new TypeError("fetch failed", { cause: Object.assign(new Error("getaddrinfo ENOTFOUND files.grouplens.org"), { code: "ENOTFOUND" }) });
+    }) as unknown as typeof fetch;
+    await expect(fetchMovieLens("ml-100k", dest, { ...opts, fetchImpl: offline })).rejects.toThrow(
+      "could not download https://files.grouplens.org/datasets/movielens/ml-100k.zip: host not found (ENOTFOUND: no network, or DNS failed)",
+    );
+    expect(fs.readdirSync(dest)).toEqual([]);
+  });
+
   it("a server that stops sending times out", async () => {
     const started = Date.now();
     await expect(
       fetchMovieLens("ml-latest-small", dest, { timeoutMs: 300, baseUrl: `${base}/stall`, registry: { "ml-latest-small": GOOD } }),
-    ).rejects.toThrow(/could not download .*\/stall\/ml-latest-small\.zip: no data for 0 s \(timed out\)/);
+    ).rejects.toThrow(/could not download .*\/stall\/ml-latest-small\.zip: no data for 300 ms \(timed out\)/);
     expect(Date.now() - started).toBeLessThan(4_000);
     expect(fs.readdirSync(dest)).toEqual([]);
   });

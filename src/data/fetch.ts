@@ -253,8 +253,8 @@ function downloadError(url: string, err: unknown, timeoutMs: number, timedOut: b
   const e = err as { message?: string; code?: string; cause?: { code?: string; message?: string } };
   const code = e?.cause?.code ?? e?.code;
   let reason: string;
-  if (timedOut) reason = `no data for ${Math.round(timeoutMs / 1000)} s (timed out)`;
-  else if (code === "ENOTFOUND" || code === "EAI_AGAIN") reason = `host not found (${code}); are you offline?`;
+  if (timedOut) reason = `no data for ${timeoutMs < 1000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`} (timed out)`;
+  else if (code === "ENOTFOUND" || code === "EAI_AGAIN") reason = `host not found (${code}: no network, or DNS failed)`;
   else if (code === "ECONNREFUSED") reason = "connection refused (ECONNREFUSED)";
   else if (code === "ECONNRESET" || code === "UND_ERR_SOCKET") reason = `connection dropped (${code})`;
   else if (code === "ETIMEDOUT" || code === "UND_ERR_CONNECT_TIMEOUT") reason = `connection timed out (${code})`;
