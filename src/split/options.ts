@@ -32,8 +32,9 @@ export function parseCutoff(value: number | string, key: string): number {
   if (typeof value !== "string") throw new ConfigError(key, "must be unix seconds or an ISO date string");
   const s = value.trim();
   if (/^-?\d+(\.\d+)?$/.test(s)) return Math.floor(Number(s));
-  // "YYYY-MM-DDTHH:MM[:SS]" without Z/offset would be local time in JS; pin it to UTC.
-  const zoned = /T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(s) ? `${s}Z` : s;
+  // "YYYY-MM-DD[T ]HH:MM[:SS]" without Z/offset would be local time in JS; pin it to UTC.
+  const local = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(:\d{2}(\.\d+)?)?)$/.exec(s);
+  const zoned = local ? `${local[1]}T${local[2]}Z` : s;
   const ms = Date.parse(zoned);
   if (Number.isNaN(ms)) throw new ConfigError(key, `cannot parse ${JSON.stringify(value)} as unix seconds or an ISO date`);
   return Math.floor(ms / 1000);

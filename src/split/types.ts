@@ -118,6 +118,7 @@ export interface FilterStats {
 
 /** What the iterated k-core filter removed. */
 export interface KCoreStats {
+  /** filter passes run, including the final pass that removed nothing */
   iterations: number;
   rows_removed: number;
   users_removed: number;
