@@ -197,6 +197,27 @@ export function validateRfm(data: RfmData, label = "RFM data"): number {
   return n;
 }
 
+/** Deduplicates identical (x, t_x, T) rows into weights; shared by the transaction-model fitters (the likelihood depends on a customer only through these). */
+export function collapseRfm(data: RfmData): { x: Float64Array; tx: Float64Array; T: Float64Array; w: Float64Array } {
+  const map = new Map<string, number>();
+  const x: number[] = [];
+  const tx: number[] = [];
+  const T: number[] = [];
+  const w: number[] = [];
+  for (let i = 0; i < data.frequency.length; i++) {
+    const key = `${data.frequency[i]}|${data.recency[i]}|${data.T[i]}`;
+    const k = map.get(key);
+    if (k === undefined) {
+      map.set(key, w.length);
+      x.push(data.frequency[i]);
+      tx.push(data.recency[i]);
+      T.push(data.T[i]);
+      w.push(1);
+    } else w[k]++;
+  }
+  return { x: Float64Array.from(x), tx: Float64Array.from(tx), T: Float64Array.from(T), w: Float64Array.from(w) };
+}
+
 /** CDNOW transactions as read from the file (Fader & Hardie's CDNOW_sample / CDNOW_master layout). */
 export interface CdnowTransactions extends Transactions {
   /** customer id in the full CDNOW master file (first column) */
