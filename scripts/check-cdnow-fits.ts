@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { fitBgNbd, fitGammaGamma, fitParetoNbd, readCdnowTransactions, rfmSummary } from "../src/value";
 
-const file = process.argv[2] ?? "/work/shared/data/cdnow/CDNOW_sample.txt";
+const file = process.argv[2] ?? require("node:path").resolve(__dirname, "../../shared/data/cdnow/CDNOW_sample.txt");
 if (!fs.existsSync(file)) {
   console.error(`CDNOW sample not found at ${file} (it is licensed and not part of the repository)`);
   process.exit(2);

@@ -12,7 +12,8 @@ import {
 } from "../src/value";
 
 // The CDNOW sample is licensed and lives outside the repository; these tests run only where it is present.
-const CDNOW_DIR = "/work/shared/data/cdnow";
+// ../shared sits beside the repository (as on the developers' machines and in CI); NTG_SHARED overrides it.
+const CDNOW_DIR = path.join(process.env.NTG_SHARED ?? path.resolve(__dirname, "../../shared"), "data/cdnow");
 const CDNOW_SAMPLE = path.join(CDNOW_DIR, "CDNOW_sample.txt");
 const CDNOW_SUMMARY = path.join(CDNOW_DIR, "cdnow_customers_summary.csv");
 
@@ -24,7 +25,7 @@ const ref = JSON.parse(fs.readFileSync(path.join(__dirname, "fixtures", "referen
 
 const relErr = (got: number, want: number): number => Math.abs(got - want) / Math.abs(want);
 
-describe.runIf(fs.existsSync(CDNOW_SAMPLE))("CDNOW reference fits (runs only where the licensed CDNOW data is present in /work/shared/data/cdnow)", () => {
+describe.runIf(fs.existsSync(CDNOW_SAMPLE))("CDNOW reference fits (runs only where the licensed CDNOW data is present in ../shared/data/cdnow)", () => {
   let summary: RfmSummary;
   const getSummary = (): RfmSummary =>
     (summary ??= rfmSummary(readCdnowTransactions(CDNOW_SAMPLE), { calibrationEnd: "1997-09-30", timeUnitDays: 7 }));
