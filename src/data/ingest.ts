@@ -37,7 +37,7 @@ export interface IngestReport {
   /** rows of the item dimension whose item never occurs in the events */
   dimensionOnlyItems: number;
   revenueRows: number;
-  /** payments of users who have no events (kept out of revenue.parquet, counted here) */
+  /** paying users with no events (they get user ids too) */
   revenueUnknownUsers: number;
   files: Record<string, string>;
   warnings: string[];
@@ -153,7 +153,12 @@ export async function ingestDataset(db: Duck, source: DatasetSource, rules: Vali
       r AS rating, coalesce(w, 1.0) AS weight, coalesce(rev, 0.0) AS revenue,
       coalesce(nullif(trim(event_type), ''), ${sqlString(spec.defaultEventType ?? "interaction")}) AS event_type, _line AS event_idx
     FROM valid WHERE _dup_rank = 1`);
-  await db.run(`CREATE OR REPLACE TABLE user_map AS SELECT CAST(row_number() OVER (ORDER BY ${order("user_key")}) - 1 AS INTEGER) AS user_id, user_key FROM (SELECT DISTINCT user_key FROM ev)`);
+  // Subscribers who paid but never played anything are still users (churn and revenue need them).
+  if (source.revenueSql) {
+    await db.run(`CREATE OR REPLACE TABLE pay AS SELECT ${idNorm("CAST(user_key AS VARCHAR)")} AS user_key, CAST(ts AS BIGINT) AS ts, CAST(amount AS DOUBLE) AS amount, CAST(kind AS VARCHAR) AS kind FROM (${source.revenueSql})`);
+  }
+  const payers = source.revenueSql ? " UNION SELECT user_key FROM pay WHERE user_key IS NOT NULL" : "";
+  await db.run(`CREATE OR REPLACE TABLE user_map AS SELECT CAST(row_number() OVER (ORDER BY ${order("user_key")}) - 1 AS INTEGER) AS user_id, user_key FROM (SELECT DISTINCT user_key FROM ev${payers})`);
   await db.run(`CREATE OR REPLACE TABLE item_map AS SELECT CAST(row_number() OVER (ORDER BY ${order("item_key")}) - 1 AS INTEGER) AS item_id, item_key FROM (SELECT DISTINCT item_key FROM ev)`);
 
   files.interactions = path.join(outDir, "interactions.parquet");
@@ -197,14 +202,13 @@ export async function ingestDataset(db: Duck, source: DatasetSource, rules: Vali
   let revenueRows = 0;
   let revenueUnknownUsers = 0;
   if (source.revenueSql) {
-    await db.run(`CREATE OR REPLACE TABLE pay AS SELECT ${idNorm("CAST(user_key AS VARCHAR)")} AS user_key, CAST(ts AS BIGINT) AS ts, CAST(amount AS DOUBLE) AS amount, CAST(kind AS VARCHAR) AS kind FROM (${source.revenueSql})`);
-    revenueUnknownUsers = Number(await db.scalar(`SELECT count(*) FROM pay p WHERE NOT EXISTS (SELECT 1 FROM user_map m WHERE m.user_key = p.user_key)`));
+    revenueUnknownUsers = Number(await db.scalar(`SELECT count(DISTINCT user_key) FROM pay p WHERE NOT EXISTS (SELECT 1 FROM ev WHERE ev.user_key = p.user_key)`));
     files.revenue = path.join(outDir, "revenue.parquet");
     revenueRows = await db.copyToParquet(
       `SELECT m.user_id, p.ts, p.amount, p.kind FROM pay p JOIN user_map m USING (user_key) ORDER BY m.user_id, p.ts, p.kind, p.amount`,
       files.revenue,
     );
-    if (revenueUnknownUsers > 0) warnings.push(`${revenueUnknownUsers} payments belong to users with no events and were left out of revenue.parquet`);
+    if (revenueUnknownUsers > 0) warnings.push(`${revenueUnknownUsers} paying users have no events (kept in users.parquet and revenue.parquet)`);
   }
 
   const stats = await db.one<{ users: bigint; items: bigint; tmin: bigint | null; tmax: bigint | null }>(

@@ -11,7 +11,7 @@ import { writeFileAtomic } from "../util/atomic";
 import { NtgError } from "../util/errors";
 import { stableStringify } from "../util/stable-json";
 import { resolvePath, toUnixSeconds, type NtgConfig } from "./config";
-import type { Stage, StageContext } from "./runner";
+import type { Stage, StageContext, StageResult } from "./runner";
 
 /** The run directory layout (the seed project's, kept so notebooks and users find things). */
 export function runLayout(runDir: string) {
@@ -83,7 +83,7 @@ const generate: Stage = {
   trainOnly: null,
   configSlice: (ctx) => ({ source: ctx.loaded.config.dataset.source, world: ctx.loaded.config.dataset.source === "synthetic" ? worldConfig(ctx.loaded.config) : null }),
   inputs: () => [],
-  async run(ctx, db) {
+  async run(ctx, db): Promise<StageResult> {
     const cfg = ctx.loaded.config;
     if (cfg.dataset.source !== "synthetic") {
       return { outputs: [], rows: {}, timeRange: { min: null, max: null }, details: { skipped: `dataset.source is ${cfg.dataset.source}` } };
@@ -157,6 +157,7 @@ const buildDataset: Stage = {
     return {
       outputs: [...outputs, L.splitMetadata],
       rows,
+      // the split reads everything by design; train's own range is what later stages are held to
       timeRange: { min: null, max: null },
       details: { strategy: meta.strategy, leakage_safe: meta.leakage_safe, train_max_ts: train.time_range.max, warnings: meta.warnings },
     };
