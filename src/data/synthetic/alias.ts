@@ -3,13 +3,15 @@
  * millions of candidates at benchmark scale, so per-draw cost must not depend on catalogue size.
  */
 
-/** A weighted distribution over `ids`, sampled in O(1) from one uniform number. */
+/**
+ * A weighted distribution over `ids`, sampled in O(1) from one uniform number. Column i is stored
+ * interleaved as [keep probability, id, alias id] so a draw touches one cache line.
+ */
 export interface AliasTable {
-  /** the values drawn (e.g. item indices) */
-  ids: Int32Array;
-  /** probability of keeping column i rather than jumping to alias[i] */
-  prob: Float64Array;
-  alias: Int32Array;
+  /** number of columns */
+  n: number;
+  /** 3n entries: keep probability, id kept, id of the alias */
+  cols: Float64Array;
 }
 
 /** Builds an alias table over `ids` with non-negative `weights` (same length; not all zero). */
@@ -51,14 +53,21 @@ export function buildAlias(ids: Int32Array, weights: ArrayLike<number>): AliasTa
     prob[s] = 1;
     alias[s] = s;
   }
-  return { ids, prob, alias };
+  const cols = new Float64Array(3 * n);
+  for (let i = 0; i < n; i++) {
+    cols[3 * i] = prob[i];
+    cols[3 * i + 1] = ids[i];
+    cols[3 * i + 2] = ids[alias[i]];
+  }
+  return { n, cols };
 }
 
 /** Draws one id given a uniform number u in [0, 1). */
 export function sampleAlias(t: AliasTable, u: number): number {
-  const x = u * t.prob.length;
+  const x = u * t.n;
   const i = x | 0;
-  return x - i < t.prob[i] ? t.ids[i] : t.ids[t.alias[i]];
+  const o = 3 * i;
+  return x - i < t.cols[o] ? t.cols[o + 1] : t.cols[o + 2];
 }
 
 /** Index of the first element of sorted `a` that is > x (a.length when none). */

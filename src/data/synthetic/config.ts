@@ -75,7 +75,12 @@ export interface WorldConfig {
     recentDays: number;
   };
   consumption: {
-    /** logit of playing a shown title: intercept + affinityWeight·affinity + popularityWeight·z(log pop) − positionDecay·position */
+    /**
+     * Cascade browsing: the user looks at slate position 1, then moves on to the next position
+     * with this probability (so only the first few positions are examined on average).
+     */
+    continueProbability: number;
+    /** logit of playing an examined title: intercept + affinityWeight·affinity + popularityWeight·z(log pop) − positionDecay·position */
     intercept: number;
     affinityWeight: number;
     popularityWeight: number;
@@ -131,6 +136,11 @@ export interface WorldConfig {
   };
 }
 
+/** A partial config as accepted by `generateWorld`/`validateWorldConfig`: groups may be partial too. */
+export type WorldConfigInput = {
+  [K in keyof WorldConfig]?: WorldConfig[K] extends unknown[] ? WorldConfig[K] : WorldConfig[K] extends object ? Partial<WorldConfig[K]> : WorldConfig[K];
+};
+
 /** The ~18 genres of a general-entertainment streaming catalogue. */
 export const DEFAULT_GENRES: readonly string[] = [
   "Action",
@@ -165,13 +175,14 @@ export const defaultWorldConfig: WorldConfig = Object.freeze({
   genres: [...DEFAULT_GENRES],
   catalog: { zipfExponent: 1.0, newReleaseShare: 0.15, backCatalogMeanYears: 6, secondaryGenreShare: 0.5, strength: 1.5, noise: 0.7 },
   taste: { strength: 1.4, noise: 0.7, secondGenreShare: 0.6 },
-  activity: { activeDayProbability: 0.2, spread: 0.8, sessionsPerActiveDay: 1.5, engagementSensitivity: 2 },
+  activity: { activeDayProbability: 0.12, spread: 0.8, sessionsPerActiveDay: 1.5, engagementSensitivity: 2 },
   slateSize: 10,
-  logging: { temperature: 1.0, personalization: 0.4, newReleaseSlots: 0.15, recentDays: 30 },
+  logging: { temperature: 1.5, personalization: 0.4, newReleaseSlots: 0.15, recentDays: 30 },
   consumption: {
-    intercept: -3.4,
+    continueProbability: 0.8,
+    intercept: -1.2,
     affinityWeight: 1.1,
-    popularityWeight: 0.5,
+    popularityWeight: 0.3,
     positionDecay: 0.08,
     watchIntercept: 0.2,
     watchAffinity: 0.9,
@@ -241,6 +252,7 @@ const RULES: Record<string, Rule> = {
   slateSize: int(1, 1000),
   logging: group({ temperature: pos, personalization: prob, newReleaseSlots: prob, recentDays: int(1, 3650) }),
   consumption: group({
+    continueProbability: prob,
     intercept: num(-50, 50),
     affinityWeight: num(0, 50),
     popularityWeight: num(-50, 50),

@@ -198,7 +198,10 @@ export interface SessionContext {
   consumed: SeenSet;
 }
 
-/** Fills `out` with up to k distinct, released, unseen item indices; returns how many. */
+/**
+ * Fills `out` with up to k distinct, released, unseen item indices for the first k slate
+ * positions (the ones the user will examine); returns how many.
+ */
 export interface SlateSource {
   fill(user: number, day: number, k: number, ctx: SessionContext, out: Int32Array): number;
 }
@@ -234,6 +237,9 @@ const HOUR_CDF = (() => {
   return c;
 })();
 
+/** 2^-32: turns a 32-bit draw into a uniform in [0, 1) (enough resolution for Bernoulli and alias draws, half the cost of 53 bits) */
+export const U32 = 2.3283064365386963e-10;
+
 /** The simulation dynamics shared by generation, ground-truth expectations and replay. */
 export class Engine {
   readonly seen: SeenSet;
@@ -244,6 +250,8 @@ export class Engine {
   /** λ0 · frailty · price effect per user: hazard = 1 − exp(−hazardScale · satisfaction and tenure effects) */
   private readonly hazardScale: Float64Array;
   private readonly k: number;
+  /** log of the cascade continue probability (0 → examine one position; −0 → examine all) */
+  private readonly logContinue: number;
   private readonly c0: number;
   private readonly cA: number;
   private readonly cP: number;
@@ -264,6 +272,12 @@ export class Engine {
   private readonly earlyMult: number;
   private readonly pReturn: number;
   private readonly returnMeanSec: number;
+  /**
+   * Set when a run reaches `untilTs` in the middle of an active day or session: everything stops
+   * at once, so the state is exactly the longer run's state at that point (renewals due before
+   * `untilTs` included, nothing after it).
+   */
+  private stopped = false;
 
   constructor(model: Model) {
     this.m = model;
@@ -272,6 +286,7 @@ export class Engine {
     this.k = c.slateSize;
     this.slate = new Int32Array(Math.max(c.slateSize, 1));
     this.ctx = { ts: 0, rng: undefined as unknown as Rng, lastItem: -1, consumed: this.seen };
+    this.logContinue = Math.log(c.consumption.continueProbability);
     this.c0 = c.consumption.intercept;
     this.cA = c.consumption.affinityWeight;
     this.cP = c.consumption.popularityWeight;
@@ -378,12 +393,14 @@ export class Engine {
   }
 
   /**
-   * Simulates user u from `fromTs` (exclusive of nothing: the state must describe that moment)
-   * until `untilTs` (exclusive), drawing slates from `slates` and reporting to `sink`.
+   * Simulates user u over [fromTs, untilTs) starting from `st` (which must describe the user at
+   * `fromTs`), drawing slates from `slates` and reporting to `sink`. Stopping early leaves `st`
+   * as the exact state at `untilTs`: the draws up to then are the same as in a longer run.
    */
   run(u: number, st: SimState, rng: Rng, fromTs: number, untilTs: number, slates: SlateSource, sink: Sink): void {
     const startTs = this.m.startTs;
     let t = fromTs;
+    this.stopped = false;
     for (;;) {
       if (!st.subscribed) {
         if (!(st.pendingStartTs < untilTs)) return;
@@ -402,6 +419,7 @@ export class Engine {
         continue;
       }
       this.day(u, st, rng, d, Math.max(dayStart, t), dayStart + DAY, untilTs, slates, sink);
+      if (this.stopped) return;
       t = dayStart + DAY;
       st.nextActiveDay = st.subscribed ? d + 1 + this.gap(u, st, rng) : -1;
     }
@@ -451,6 +469,12 @@ export class Engine {
     }
   }
 
+  /** Ends a run that reached `untilTs` mid-day: settles the renewals due before it, then stops. */
+  private stopAt(u: number, st: SimState, rng: Rng, untilTs: number, sink: Sink): void {
+    while (st.subscribed && st.nextBillTs < untilTs) this.renew(u, st, rng, sink);
+    this.stopped = true;
+  }
+
   /** One active day: 1 + Poisson sessions at evening-peaked times within [lo, dayEnd). */
   private day(u: number, st: SimState, rng: Rng, d: number, lo: number, dayEnd: number, untilTs: number, slates: SlateSource, sink: Sink): void {
     let n = 1 + (this.extraSessions > 0 ? rng.poisson(this.extraSessions) : 0);
@@ -472,45 +496,67 @@ export class Engine {
       times[j] = v;
     }
     let counted = false;
+    let busyUntil = lo;
     for (let s = 0; s < n; s++) {
-      const ts0 = times[s];
-      if (ts0 >= untilTs) return;
+      // A session cannot start while the previous one is still playing.
+      const ts0 = times[s] > busyUntil ? times[s] : busyUntil;
+      if (ts0 >= dayEnd) return;
+      if (ts0 >= untilTs) {
+        this.stopAt(u, st, rng, untilTs, sink);
+        return;
+      }
       while (st.subscribed && st.nextBillTs <= ts0) this.renew(u, st, rng, sink);
       if (!st.subscribed) return;
       if (!counted) {
         sink.activeDay(u, d);
         counted = true;
       }
-      this.session(u, st, rng, d, ts0, dayEnd, untilTs, slates, sink);
-      if (!st.subscribed) return;
+      busyUntil = this.session(u, st, rng, d, ts0, dayEnd, untilTs, slates, sink);
+      if (!st.subscribed || this.stopped) return;
     }
   }
 
-  /** One session: a slate is shown; each title is played with a logistic probability; plays run back to back. */
-  private session(u: number, st: SimState, rng: Rng, d: number, ts0: number, dayEnd: number, untilTs: number, slates: SlateSource, sink: Sink): void {
+  /**
+   * One session: a slate is shown; examined titles are played with a logistic probability, back to
+   * back. Returns when the session's last play ends.
+   */
+  private session(u: number, st: SimState, rng: Rng, d: number, ts0: number, dayEnd: number, untilTs: number, slates: SlateSource, sink: Sink): number {
     const m = this.m;
     const ctx = this.ctx;
     ctx.ts = ts0;
     ctx.rng = rng;
     ctx.lastItem = st.lastItem;
     const slate = this.slate;
-    const n = slates.fill(u, d, this.k, ctx, slate);
+    // Cascade: positions examined = 1 + geometric(continue). Only those are drawn, which is
+    // equivalent to drawing the whole slate and ignoring the unexamined tail.
+    let depth = this.k;
+    if (this.logContinue < 0) {
+      const extra = Math.floor(Math.log(1 - rng.uniform()) / this.logContinue);
+      if (extra + 1 < depth) depth = extra + 1;
+    }
+    const n = slates.fill(u, d, depth, ctx, slate);
     const dim = m.dim;
     const taste = m.taste;
     const vec = m.itemVectors;
     const uo = u * dim;
-    const limit = dayEnd < untilTs ? dayEnd : untilTs;
     let t = ts0;
     let played = 0;
     for (let p = 0; p < n; p++) {
       const i = slate[p];
       const io = i * dim;
       let aff = 0;
-      for (let k = 0; k < dim; k++) aff += taste[uo + k] * vec[io + k];
+      let k = 0;
+      // 4-way unrolled: this dot product is the simulator's innermost loop
+      for (; k + 3 < dim; k += 4) aff += taste[uo + k] * vec[io + k] + taste[uo + k + 1] * vec[io + k + 1] + taste[uo + k + 2] * vec[io + k + 2] + taste[uo + k + 3] * vec[io + k + 3];
+      for (; k < dim; k++) aff += taste[uo + k] * vec[io + k];
       const logit = this.c0 + this.cA * aff + this.cP * m.popularityZ[i] - this.cPos * p;
       // u·(1+e^−x) < 1  ⇔  u < sigmoid(x), without a division
-      if (rng.uniform() * (1 + Math.exp(-logit)) >= 1) continue;
-      if (t >= limit) break;
+      if (rng.nextU32() * U32 * (1 + Math.exp(-logit)) >= 1) continue;
+      if (t >= dayEnd) break;
+      if (t >= untilTs) {
+        this.stopAt(u, st, rng, untilTs, sink);
+        return t;
+      }
       if (t >= st.nextBillTs) {
         this.renew(u, st, rng, sink);
         if (!st.subscribed) break;
@@ -531,13 +577,6 @@ export class Engine {
       t += Math.floor(watch * m.runtimeMinutes[i] * 60) + 60 + Math.floor(rng.uniform() * 300);
     }
     if (played === 0) st.sat -= this.satEmpty * st.sat;
+    return t;
   }
-}
-
-/**
- * Endpoint checks shared by callers: rejects cutoffs before the world start.
- * (Kept here so truth and replay agree on what "the state at ts" means.)
- */
-export function assertAfterStart(model: Model, ts: number, what: string): void {
-  if (!(ts >= model.startTs)) throw new RangeError(`${what} (${ts}) is before the world start (${model.startTs})`);
 }

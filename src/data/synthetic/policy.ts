@@ -4,10 +4,10 @@
  * a new-releases row); any other policy can be plugged into `replayPolicy`.
  */
 import type { Rng } from "../../util/rng";
-import { buildAlias, sampleAlias, upperBound, type AliasTable } from "./alias";
+import { buildAlias, upperBound, type AliasTable } from "./alias";
 import { cumulative } from "./catalog";
 import type { Model, SessionContext, SlateSource } from "./engine";
-import { modelOf } from "./engine";
+import { modelOf, U32 } from "./engine";
 import { DAY } from "./time";
 import type { World } from "./types";
 
@@ -25,9 +25,10 @@ export interface SlateContext {
 
 /**
  * A recommender: returns item indices in display order for user `user` on day `day` (index from
- * the world start). The platform shows the first `k` entries that are released by `ctx.ts`, not
- * yet played by the user, in range, and not repeated, so a policy may return more than `k`
- * candidates (e.g. a top-3k list) to keep the slate full.
+ * the world start); `k` is the slate size. The platform shows the first `k` entries that are
+ * released by `ctx.ts`, not yet played by the user, in range, and not repeated, so a policy may
+ * return more than `k` candidates (e.g. a top-3k list) to keep the slate full. The user then
+ * examines the slate top-down (cascade) and usually stops before the end.
  */
 export type SlatePolicy = (user: number, day: number, k: number, ctx: SlateContext) => ArrayLike<number>;
 
@@ -78,7 +79,7 @@ export class LoggingSlates implements SlateSource {
     const last = ctx.lastItem;
     let n = 0;
     for (let s = 0; s < k; s++) {
-      const r = rng.uniform();
+      const r = rng.nextU32() * U32;
       let src = r < this.pNew ? 1 : r < this.pNew + this.pPers ? 2 : 0;
       if (src === 1 && recentLo < 0) {
         recentHi = upperBound(this.relTs, ts);
@@ -89,12 +90,22 @@ export class LoggingSlates implements SlateSource {
       let table = this.global;
       if (src === 2) {
         const g0 = this.m.genreStart[last];
-        table = this.byGenre[this.m.genreIds[g0 + rng.int(this.m.genreStart[last + 1] - g0)]];
+        table = this.byGenre[this.m.genreIds[g0 + Math.floor(rng.nextU32() * U32 * (this.m.genreStart[last + 1] - g0))]];
       }
       let picked = -1;
       for (let attempt = 0; attempt < 30 && picked < 0; attempt++) {
         // after 10 failed draws from a narrow source, fall back to the whole catalogue
-        const c = src === 1 && attempt < 10 ? this.sampleRecent(rng.uniform(), recentLo, recentHi) : sampleAlias(attempt < 10 ? table : this.global, rng.uniform());
+        let c: number;
+        const x = rng.nextU32() * U32;
+        if (src === 1 && attempt < 10) c = this.sampleRecent(x, recentLo, recentHi);
+        else {
+          // inlined sampleAlias (hot)
+          const tb = attempt < 10 ? table : this.global;
+          const y = x * tb.n;
+          const col = y | 0;
+          const cols = tb.cols;
+          c = y - col < cols[3 * col] ? cols[3 * col + 1] : cols[3 * col + 2];
+        }
         if (rel[c] > ts || seen.has(c)) continue;
         let dup = false;
         for (let j = 0; j < n; j++) if (out[j] === c) dup = true;
@@ -127,7 +138,8 @@ export class PolicySlates implements SlateSource {
   ) {}
 
   fill(user: number, day: number, k: number, ctx: SessionContext, out: Int32Array): number {
-    const list = this.policy(user, day, k, ctx);
+    // The policy ranks a full slate; the user only examines the first k positions of it.
+    const list = this.policy(user, day, this.m.cfg.slateSize, ctx);
     const rel = this.m.releaseTs;
     const nItems = this.m.nItems;
     let n = 0;
@@ -164,35 +176,37 @@ export function loggingPolicy(world: World): SlatePolicy {
 
 /**
  * The oracle: each user's released, unplayed items in descending true affinity (the best any
- * recommender could rank, ignoring popularity). Rankings are computed lazily per user and cached.
+ * recommender could rank, ignoring popularity). Per user it caches only the top of the ranking
+ * (4·slate + 64 items, doubled when exhausted), so memory stays small for large worlds.
  */
 export function oraclePolicy(world: World): SlatePolicy {
   const m = modelOf(world);
   const cache = new Map<number, Int32Array>();
   const aff = new Float64Array(m.nItems);
-  const rankFor = (u: number): Int32Array => {
-    let r = cache.get(u);
-    if (!r) {
-      const d = m.dim;
-      for (let i = 0; i < m.nItems; i++) {
-        let s = 0;
-        for (let k = 0; k < d; k++) s += m.taste[u * d + k] * m.itemVectors[i * d + k];
-        aff[i] = s;
-      }
-      r = new Int32Array(m.nItems);
-      for (let i = 0; i < m.nItems; i++) r[i] = i;
-      r.sort((a, b) => aff[b] - aff[a] || a - b);
-      cache.set(u, r);
+  const order = new Int32Array(m.nItems);
+  const rankTop = (u: number, size: number): Int32Array => {
+    const d = m.dim;
+    for (let i = 0; i < m.nItems; i++) {
+      let s = 0;
+      for (let k = 0; k < d; k++) s += m.taste[u * d + k] * m.itemVectors[i * d + k];
+      aff[i] = s;
+      order[i] = i;
     }
-    return r;
+    order.sort((a, b) => aff[b] - aff[a] || a - b);
+    const top = order.slice(0, Math.min(size, m.nItems));
+    cache.set(u, top);
+    return top;
   };
   return (user, _day, k, ctx) => {
-    const ranking = rankFor(user);
-    const out: number[] = [];
-    for (let j = 0; j < ranking.length && out.length < k; j++) {
-      const i = ranking[j];
-      if (m.releaseTs[i] <= ctx.ts && !ctx.consumed.has(i)) out.push(i);
+    let ranking = cache.get(user) ?? rankTop(user, 4 * k + 64);
+    for (;;) {
+      const out: number[] = [];
+      for (let j = 0; j < ranking.length && out.length < k; j++) {
+        const i = ranking[j];
+        if (m.releaseTs[i] <= ctx.ts && !ctx.consumed.has(i)) out.push(i);
+      }
+      if (out.length === k || ranking.length === m.nItems) return out;
+      ranking = rankTop(user, ranking.length * 2);
     }
-    return out;
   };
 }
