@@ -12,6 +12,8 @@ export interface RawReadResult {
   rowsRead: number;
   /** rows rejected by the CSV parser (wrong number of fields, bad encoding, ...) */
   structuralRejects: number;
+  /** DuckDB type of each canonical field in `raw_events` (VARCHAR for text files) */
+  types: Record<string, string>;
 }
 
 /**
@@ -42,17 +44,21 @@ async function readParquet(db: Duck, spec: EventFileSpec): Promise<RawReadResult
     throw new InputError(`not a readable Parquet file (${firstLine((e as Error).message)})`, { file });
   }
   checkMappedColumns(spec, cols, 1);
+  // Parquet columns keep their native types: casting 20M values to text and back is the
+  // slowest thing ingestion could do. Validation expressions adapt to each column's type.
   const select = RAW_FIELDS.map((f) => {
     const c = spec.mapping[f];
-    return `${c ? `CAST(${quoteIdent(c)} AS VARCHAR)` : "CAST(NULL AS VARCHAR)"} AS ${f}`;
+    return `${c ? quoteIdent(c) : "CAST(NULL AS VARCHAR)"} AS ${f}`;
   }).join(", ");
+  // A view, not a table: validation reads the file once, in the same pass that parses it.
+  await dropRelation(db, "raw_events");
   await db.run(
-    `CREATE OR REPLACE TABLE raw_events AS SELECT CAST(file_row_number + 1 AS BIGINT) AS _line, ${select}
+    `CREATE VIEW raw_events AS SELECT CAST(file_row_number + 1 AS BIGINT) AS _line, ${select}
      FROM read_parquet(${sqlString(file)}, file_row_number = true)`,
   );
   const n = Number(await db.scalar(`SELECT count(*) FROM raw_events`));
   if (n === 0) throw new InputError("file has no rows", { file });
-  return { rowsRead: n, structuralRejects: 0 };
+  return { rowsRead: n, structuralRejects: 0, types: await fieldTypes(db) };
 }
 
 async function readDelimited(db: Duck, spec: EventFileSpec, fmt: DelimitedFormat): Promise<RawReadResult> {
@@ -90,6 +96,7 @@ async function readDelimited(db: Duck, spec: EventFileSpec, fmt: DelimitedFormat
   }).join(", ");
   // The rejects tables persist per connection: clear them so earlier reads do not leak in.
   await db.run(`DROP TABLE IF EXISTS ntg_rejects; DROP TABLE IF EXISTS ntg_reject_scans`);
+  await dropRelation(db, "raw_events");
   try {
     await db.run(`CREATE OR REPLACE TABLE raw_rows AS SELECT row_number() OVER () AS _rn, ${select} FROM ${readCsv}`);
   } catch (e) {
@@ -113,7 +120,20 @@ async function readDelimited(db: Duck, spec: EventFileSpec, fmt: DelimitedFormat
   const good = Number(await db.scalar(`SELECT count(*) FROM raw_events`));
   const bad = Number(await db.scalar(`SELECT count(*) FROM rej_lines`));
   if (good + bad === 0) throw new InputError(fmt.header ? "file has a header but no data rows" : "file has no data rows", { file });
-  return { rowsRead: good + bad, structuralRejects: bad };
+  return { rowsRead: good + bad, structuralRejects: bad, types: await fieldTypes(db) };
+}
+
+/** Drops a table or view of that name, whichever it is (DROP TABLE fails on a view). */
+export async function dropRelation(db: Duck, name: string): Promise<void> {
+  const views = Number(await db.scalar(`SELECT count(*) FROM duckdb_views() WHERE view_name = ${sqlString(name)} AND NOT internal`));
+  await db.run(views > 0 ? `DROP VIEW ${quoteIdent(name)}` : `DROP TABLE IF EXISTS ${quoteIdent(name)}`);
+}
+
+async function fieldTypes(db: Duck): Promise<Record<string, string>> {
+  const rows = await db.rows<{ column_name: string; column_type: string }>(`DESCRIBE raw_events`);
+  const out: Record<string, string> = {};
+  for (const r of rows) out[r.column_name] = r.column_type;
+  return out;
 }
 
 function checkMappedColumns(spec: EventFileSpec, present: string[], line: number): void {
