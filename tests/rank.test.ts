@@ -237,8 +237,8 @@ describe("writeTopK", () => {
     await writeTopK(db, r, b);
     expect(fs.readFileSync(a).equals(fs.readFileSync(b))).toBe(true);
     const types = await db.rows<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM ${parquet(a)}`);
-    expect(types.map((t) => `${t.column_name}:${t.column_type}`)).toEqual(["user:INTEGER", "item:INTEGER", "score:DOUBLE", "rank:INTEGER", "sources:VARCHAR[]", "reason:VARCHAR"]);
-    const rows = await db.rows<{ user: number; item: number; rank: number; sources: string[]; reason: string }>(`SELECT * FROM ${parquet(a)}`);
+    expect(types.map((t) => `${t.column_name}:${t.column_type}`)).toEqual(["user_id:INTEGER", "item_id:INTEGER", "score:DOUBLE", "rank:INTEGER", "sources:VARCHAR[]", "reason:VARCHAR"]);
+    const rows = await db.rows<{ user: number; item: number; rank: number; sources: string[]; reason: string }>(`SELECT user_id AS "user", item_id AS item, * EXCLUDE (user_id, item_id) FROM ${parquet(a)}`);
     expect(rows.map((x) => x.user)).toEqual([0, 0, 0, 1, 1, 1]);
     expect(rows[0]).toMatchObject({ item: 6, rank: 1, sources: ["graph", "popular"], reason: "because you watched Brazil" });
     expect(rows[1]).toMatchObject({ item: 5, rank: 2, reason: "because you watched Alien" });

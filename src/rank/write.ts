@@ -58,7 +58,7 @@ export async function writeTopK(db: Duck, rows: PersonalRanking, target: string)
     });
     sa.flushSync();
     sa.closeSync();
-    const sql = `SELECT m."user", m.item, m.score, m.rank, COALESCE(s.sources, CAST([] AS VARCHAR[])) AS sources, r.reason
+    const sql = `SELECT m."user" AS user_id, m.item AS item_id, m.score, m.rank, COALESCE(s.sources, CAST([] AS VARCHAR[])) AS sources, r.reason
       FROM ${quoteIdent(main)} m
       JOIN ${quoteIdent(reasons)} r ON r.id = m.reason_id
       LEFT JOIN (SELECT id, list(name ORDER BY pos) AS sources FROM ${quoteIdent(sets)} GROUP BY id) s ON s.id = m.sources_id
