@@ -36,6 +36,8 @@ export interface Stage {
   inputs(ctx: StageContext): string[];
   /** true for stages after the split: they may read training data only */
   trainOnly: boolean | null;
+  /** false when the stage does not apply to this config (e.g. generate for real data) */
+  applies?(ctx: StageContext): boolean;
   run(ctx: StageContext, db: Duck): Promise<StageResult>;
 }
 
@@ -78,7 +80,7 @@ export async function runStages(ctx: StageContext, registry: Stage[], targets: s
   fs.mkdirSync(ctx.runDir, { recursive: true });
   const stale = cleanStaleTemps(ctx.runDir);
   if (stale > 0) opts.logger.warn("run.cleaned_temp_files", { count: stale, reason: "left by an interrupted run" });
-  const plan = planStages(registry, targets);
+  const plan = planStages(registry, targets).filter((s) => !s.applies || s.applies(ctx));
   const outcomes: StageOutcome[] = [];
   for (const stage of plan) {
     const log = opts.logger.child({ stage: stage.name });

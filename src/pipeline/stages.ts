@@ -81,6 +81,7 @@ const generate: Stage = {
   description: "simulate the synthetic streaming world (raw logs + ground truth)",
   dependsOn: [],
   trainOnly: null,
+  applies: (ctx) => ctx.loaded.config.dataset.source === "synthetic",
   configSlice: (ctx) => ({ source: ctx.loaded.config.dataset.source, world: ctx.loaded.config.dataset.source === "synthetic" ? worldConfig(ctx.loaded.config) : null }),
   inputs: () => [],
   async run(ctx, db): Promise<StageResult> {
