@@ -7,3 +7,6 @@ export { Logger } from "./util/log";
 export { Duck, withDuck, sqlString, parquet } from "./data/duck";
 export * from "./data/schema";
 export * from "./data/source";
+export * from "./plot";
+export * from "./notebook";
+export * from "./data/eda";
