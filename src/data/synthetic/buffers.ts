@@ -80,7 +80,7 @@ export class EventBuffer {
 
 /** A growable Float64 column. */
 export class F64Column {
-  data = new Float64Array(1024);
+  data: Float64Array = new Float64Array(1024);
   length = 0;
   push(x: number): void {
     if (this.length === this.data.length) {
@@ -97,7 +97,7 @@ export class F64Column {
 
 /** A growable Int32 column. */
 export class I32Column {
-  data = new Int32Array(1024);
+  data: Int32Array = new Int32Array(1024);
   length = 0;
   push(x: number): void {
     if (this.length === this.data.length) {
