@@ -1,7 +1,7 @@
 import * as path from "node:path";
 import { loadConfig, type LoadedConfig } from "../pipeline/config";
 import { runStages, type StageOutcome } from "../pipeline/runner";
-import { STAGES, RUN_ALL } from "../pipeline/stages";
+import { STAGES, RUN_ALL } from "../pipeline/registry";
 import { fetchMovieLens } from "../data/fetch";
 import { NtgError } from "../util/errors";
 import { Logger } from "../util/log";
@@ -17,6 +17,10 @@ export const COMMANDS: Array<[string, string]> = [
   ["validate", "validate and ingest the dataset: canonical Parquet, bad rows to quarantine"],
   ["build-dataset", "positive rule, k-core, split into train/val/test, leakage check"],
   ["build-features", "user, item and interaction features from TRAIN only"],
+  ["build-graph", "item–item taste graph from TRAIN (co-occurrence, similarity, guardrails)"],
+  ["build-embeddings", "taste axes and embedding models (popularity, ItemKNN, iALS, BPR, EASE, PureSVD)"],
+  ["rank", "personalised top-K per user with reasons (candidate fusion)"],
+  ["evaluate", "full-catalogue evaluation on val and test with paired bootstrap CIs"],
   ["config", "print the resolved configuration"],
   ["stages", "list the pipeline stages with their dependencies"],
 ];
@@ -103,7 +107,7 @@ async function dispatch(args: ParsedArgs, logger: Logger, out: (s: string) => vo
   else if (cmd === "data" && sub === "generate") {
     if (loaded.config.dataset.source !== "synthetic") throw new UsageError("'data generate' needs dataset.source: synthetic");
     targets = ["generate"];
-  } else if (["validate", "build-dataset", "build-features"].includes(cmd) && sub === undefined) targets = [cmd];
+  } else if (STAGES.some((s) => s.name === cmd && s.name !== "generate") && sub === undefined) targets = [cmd];
   else throw new UsageError(`unknown command '${args.command.join(" ")}'`);
   const runLog = logger.child({ run: loaded.config.name });
   runLog.info("run.start", { config: loaded.file ?? "(defaults)", run_dir: loaded.runDir, targets });

@@ -6,7 +6,8 @@
 import * as path from "node:path";
 import { loadConfig, type LoadedConfig } from "../pipeline/config";
 import { runStages, type StageOutcome } from "../pipeline/runner";
-import { runLayout, STAGES } from "../pipeline/stages";
+import { runLayout } from "../pipeline/stages";
+import { STAGES } from "../pipeline/registry";
 import { Logger, type LogLevel } from "../util/log";
 
 /** Pipeline stages a notebook can ask for. */

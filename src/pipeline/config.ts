@@ -64,6 +64,46 @@ export interface NtgConfig {
     random: { group_by_user: boolean };
   };
   features: { windows_days: number[]; decay_half_life_days: number; stability_windows: number };
+  /** item–item taste graph (TRAIN only) */
+  graph: {
+    similarity: "cosine" | "jaccard" | "conditional";
+    top_k: number;
+    min_support: number;
+    min_cooccurrence: number;
+    min_similarity: number;
+    /** a heavy user's history is truncated to their most recent N distinct items */
+    power_user_cap: number;
+    shrinkage: number;
+  };
+  /** taste axes and embedding models */
+  embeddings: {
+    genre_axes: number;
+    item_axes: number;
+    /** models fitted and saved (registry kinds) */
+    models: string[];
+    /** per-kind model config, e.g. { ials: { factors: 64 } } */
+    params: Record<string, Record<string, unknown>>;
+  };
+  /** personalised ranking: candidate sources fused into top-K with reasons */
+  rank: {
+    k: number;
+    fusion: "rrf" | "weighted";
+    /** candidate sources: "graph", "axes", "popularity" and/or a fitted model kind */
+    sources: string[];
+    per_source: number;
+    /** history items the graph source looks back over */
+    recent: number;
+    /** MMR diversity trade-off (1 = pure relevance); null = off */
+    mmr_lambda: number | null;
+  };
+  /** offline evaluation: full-catalogue ranking on val and test */
+  evaluate: {
+    ks: number[];
+    relevance: "binary" | "rating";
+    n_boot: number;
+    /** evaluate the fused ranker too */
+    ranker: boolean;
+  };
   runtime: { threads: number; memory_limit: string | null };
 }
 
@@ -130,6 +170,35 @@ export const CONFIG_SPEC: FieldSpec = obj({
     decay_half_life_days: num({ min: 0.001 }),
     stability_windows: num({ integer: true, min: 2 }),
   }),
+  graph: obj({
+    similarity: str({ oneOf: ["cosine", "jaccard", "conditional"] }),
+    top_k: num({ integer: true, min: 1 }),
+    min_support: num({ integer: true, min: 1 }),
+    min_cooccurrence: num({ integer: true, min: 1 }),
+    min_similarity: num({ min: 0 }),
+    power_user_cap: num({ integer: true, min: 2 }),
+    shrinkage: num({ min: 0 }),
+  }),
+  embeddings: obj({
+    genre_axes: num({ integer: true, min: 1 }),
+    item_axes: num({ integer: true, min: 1 }),
+    models: { kind: "array", of: str({ oneOf: ["popularity", "itemknn", "ials", "bpr", "ease", "puresvd"] }) },
+    params: { kind: "any" },
+  }),
+  rank: obj({
+    k: num({ integer: true, min: 1 }),
+    fusion: str({ oneOf: ["rrf", "weighted"] }),
+    sources: { kind: "array", of: str() },
+    per_source: num({ integer: true, min: 1 }),
+    recent: num({ integer: true, min: 1 }),
+    mmr_lambda: num({ nullable: true, min: 0, max: 1 }),
+  }),
+  evaluate: obj({
+    ks: { kind: "array", of: num({ integer: true, min: 1 }) },
+    relevance: str({ oneOf: ["binary", "rating"] }),
+    n_boot: num({ integer: true, min: 100 }),
+    ranker: bool,
+  }),
   runtime: obj({ threads: num({ integer: true, min: 0 }), memory_limit: str({ nullable: true }) }),
 });
 
@@ -175,6 +244,10 @@ export function defaultConfig(): NtgConfig {
       random: { group_by_user: false },
     },
     features: { windows_days: [7, 30], decay_half_life_days: 30, stability_windows: 4 },
+    graph: { similarity: "cosine", top_k: 50, min_support: 2, min_cooccurrence: 2, min_similarity: 0, power_user_cap: 500, shrinkage: 0 },
+    embeddings: { genre_axes: 5, item_axes: 5, models: ["popularity", "itemknn", "ials", "ease"], params: {} },
+    rank: { k: 20, fusion: "rrf", sources: ["graph", "ials", "axes", "popularity"], per_source: 100, recent: 10, mmr_lambda: null },
+    evaluate: { ks: [10, 20, 50], relevance: "binary", n_boot: 1000, ranker: true },
     runtime: { threads: 0, memory_limit: null },
   };
 }

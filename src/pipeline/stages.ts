@@ -192,11 +192,8 @@ const buildFeaturesStage: Stage = {
   },
 };
 
-/** Every stage, in pipeline order. */
-export const STAGES: Stage[] = [generate, validate, buildDataset, buildFeaturesStage];
-
-/** What `ntg run-all` builds. */
-export const RUN_ALL = ["build-features"];
+/** Data stages, in pipeline order (the taste stages follow in stages-taste.ts). */
+export const DATA_STAGES: Stage[] = [generate, validate, buildDataset, buildFeaturesStage];
 
 /** Maps the config's `split:` section onto the splitter's options. */
 export function splitOptions(cfg: NtgConfig, input: string, outDir: string): SplitOptions {
