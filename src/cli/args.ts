@@ -22,7 +22,7 @@ export class UsageError extends NtgError {
   }
 }
 
-const VALUE_OPTIONS = new Set(["dest", "base-url", "out"]);
+const VALUE_OPTIONS = new Set(["dest", "base-url", "out", "input"]);
 
 /** Parses `ntg [--config F] [--set k=v ...] [--force] [--log-json] <command...>`. */
 export function parseArgs(argv: string[]): ParsedArgs {

@@ -3,6 +3,7 @@ import { loadConfig, type LoadedConfig } from "../pipeline/config";
 import { runStages, type StageOutcome } from "../pipeline/runner";
 import { STAGES, RUN_ALL } from "../pipeline/registry";
 import { fetchMovieLens } from "../data/fetch";
+import { runExperimentCommand } from "../experiment/cli";
 import { NtgError } from "../util/errors";
 import { Logger } from "../util/log";
 import { stableStringify } from "../util/stable-json";
@@ -21,6 +22,9 @@ export const COMMANDS: Array<[string, string]> = [
   ["build-embeddings", "taste axes and embedding models (popularity, ItemKNN, iALS, BPR, EASE, PureSVD)"],
   ["rank", "personalised top-K per user with reasons (candidate fusion)"],
   ["evaluate", "full-catalogue evaluation on val and test with paired bootstrap CIs"],
+  ["experiment design", "power, MDE and sample sizes for the configured arms and metrics"],
+  ["experiment analyse", "analyse a per-user metrics table (CSV/Parquet): tests, CUPED, SRM, sequential, Bayes, ROI-gated decision [--input FILE]"],
+  ["experiment simulate", "A/B tests inside the synthetic world with the true effect alongside the engine's decision"],
   ["config", "print the resolved configuration"],
   ["stages", "list the pipeline stages with their dependencies"],
 ];
@@ -96,6 +100,19 @@ async function dispatch(args: ParsedArgs, logger: Logger, out: (s: string) => vo
   const loaded = resolveConfig(args);
   if (cmd === "config") {
     out(stableStringify({ file: loaded.file, run_dir: loaded.runDir, config: loaded.config }));
+    return 0;
+  }
+  if (cmd === "experiment") {
+    if (!sub || !["design", "analyse", "analyze", "simulate"].includes(sub)) throw new UsageError("experiment needs a subcommand: design, analyse or simulate");
+    await runExperimentCommand((sub === "analyze" ? "analyse" : sub) as "design" | "analyse" | "simulate", {
+      config: loaded.config.experiment,
+      runDir: loaded.runDir,
+      baseDir: loaded.baseDir,
+      input: args.options.input ?? null,
+      threads: loaded.config.runtime.threads || undefined,
+      logger,
+      out,
+    });
     return 0;
   }
   if (cmd === "stages") {

@@ -3,6 +3,7 @@ import * as path from "node:path";
 import YAML from "yaml";
 import { ConfigError } from "../util/errors";
 import { checkAgainstSpec, type FieldSpec } from "./schema-check";
+import { defaultExperimentConfig, EXPERIMENT_CONFIG_SPEC, type ExperimentConfig } from "../experiment/config";
 
 /** Where the events come from. */
 export type DatasetSourceKind = "synthetic" | "movielens" | "events";
@@ -104,6 +105,8 @@ export interface NtgConfig {
     /** evaluate the fused ranker too */
     ranker: boolean;
   };
+  /** experiment design, analysis and simulation (`ntg experiment`) */
+  experiment: ExperimentConfig;
   runtime: { threads: number; memory_limit: string | null };
 }
 
@@ -199,6 +202,7 @@ export const CONFIG_SPEC: FieldSpec = obj({
     n_boot: num({ integer: true, min: 100 }),
     ranker: bool,
   }),
+  experiment: EXPERIMENT_CONFIG_SPEC,
   runtime: obj({ threads: num({ integer: true, min: 0 }), memory_limit: str({ nullable: true }) }),
 });
 
@@ -248,6 +252,7 @@ export function defaultConfig(): NtgConfig {
     embeddings: { genre_axes: 5, item_axes: 5, models: ["popularity", "itemknn", "ials", "ease"], params: {} },
     rank: { k: 20, fusion: "rrf", sources: ["graph", "ials", "axes", "popularity"], per_source: 100, recent: 10, mmr_lambda: null },
     evaluate: { ks: [10, 20, 50], relevance: "binary", n_boot: 1000, ranker: true },
+    experiment: defaultExperimentConfig(),
     runtime: { threads: 0, memory_limit: null },
   };
 }
