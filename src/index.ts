@@ -31,3 +31,5 @@ export * from "./eval/classification";
 export * from "./eval/calibration";
 export * from "./eval/index-ranking";
 export * from "./rank";
+export * from "./taste";
+export * from "./graph";
