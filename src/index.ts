@@ -33,3 +33,4 @@ export * from "./eval/index-ranking";
 export * from "./rank";
 export * from "./taste";
 export * from "./graph";
+export * as churn from "./churn";

@@ -48,7 +48,9 @@ describe("ntg run-all on the dev world", () => {
   it("runs every stage and prints a summary with the output paths", () => {
     expect(first.err).not.toMatch(/error/i);
     expect(first.code).toBe(0);
-    for (const s of ["generate", "validate", "build-dataset", "build-features"]) expect(first.out).toMatch(new RegExp(`${s}\\s+ran`));
+    for (const s of ["generate", "validate", "build-dataset", "build-features", "build-graph", "build-embeddings", "rank", "evaluate", "score-users"]) {
+      expect(first.out).toMatch(new RegExp(`${s}\\s+ran`));
+    }
     expect(first.out).toMatch(/interactions\.parquet/);
     for (const f of [
       "data/processed/interactions.parquet",
@@ -61,6 +63,14 @@ describe("ntg run-all on the dev world", () => {
       "data/features/item_features.parquet",
       "data/features/interaction_features.parquet",
       "manifests/build-features.json",
+      "outputs/graph/item_item.parquet",
+      "outputs/embeddings/axes.json",
+      "outputs/embeddings/models/ease/model.json",
+      "outputs/recommendations/topk.parquet",
+      "outputs/reports/ranking_metrics.json",
+      "outputs/churn/churn_scores.parquet",
+      "outputs/churn/user_risk.parquet",
+      "outputs/reports/revenue_risk_summary.json",
     ]) {
       expect(fs.existsSync(path.join(runDir, f)), f).toBe(true);
     }
@@ -80,7 +90,9 @@ describe("ntg run-all on the dev world", () => {
   it("skips every stage on a second run", async () => {
     const second = await ntg([...args, "run-all"]);
     expect(second.code).toBe(0);
-    for (const s of ["generate", "validate", "build-dataset", "build-features"]) expect(second.out).toMatch(new RegExp(`${s}\\s+skipped`));
+    for (const s of ["generate", "validate", "build-dataset", "build-features", "build-graph", "build-embeddings", "rank", "evaluate", "score-users"]) {
+      expect(second.out).toMatch(new RegExp(`${s}\\s+skipped`));
+    }
   }, 120_000);
 
   it("reruns with --force and produces byte-identical Parquet and JSON", async () => {
@@ -97,6 +109,16 @@ describe("ntg run-all on the dev world", () => {
     expect(changed.out).toMatch(/build-dataset\s+skipped/);
     expect(changed.out).toMatch(/build-features\s+ran/);
   }, 120_000);
+
+  it("the graph, embeddings and ranking read training data only", () => {
+    const split = readManifest(runDir, "build-dataset") as StageManifest;
+    for (const stage of ["build-graph", "build-embeddings", "rank"]) {
+      const m = readManifest(runDir, stage) as StageManifest;
+      expect(m.train_only).toBe(true);
+      expect(Object.keys(m.inputs).some((f) => /splits\/(val|test)/.test(f))).toBe(false);
+      expect(m.time_range_read.max).toBeLessThanOrEqual(split.details.train_max_ts as number);
+    }
+  });
 
   it("fails the run when a train-only stage read held-out data", () => {
     const m = readManifest(runDir, "build-features") as StageManifest;

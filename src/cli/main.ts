@@ -22,6 +22,7 @@ export const COMMANDS: Array<[string, string]> = [
   ["build-embeddings", "taste axes and embedding models (popularity, ItemKNN, iALS, BPR, EASE, PureSVD)"],
   ["rank", "personalised top-K per user with reasons (candidate fusion)"],
   ["evaluate", "full-catalogue evaluation on val and test with paired bootstrap CIs"],
+  ["score-users", "churn probability (calibrated), lifetime value, revenue at risk, ROI-gated intervention plan"],
   ["experiment design", "power, MDE and sample sizes for the configured arms and metrics"],
   ["experiment analyse", "analyse a per-user metrics table (CSV/Parquet): tests, CUPED, SRM, sequential, Bayes, ROI-gated decision [--input FILE]"],
   ["experiment simulate", "A/B tests inside the synthetic world with the true effect alongside the engine's decision"],

@@ -4,6 +4,7 @@ import YAML from "yaml";
 import { ConfigError } from "../util/errors";
 import { checkAgainstSpec, type FieldSpec } from "./schema-check";
 import { defaultExperimentConfig, EXPERIMENT_CONFIG_SPEC, type ExperimentConfig } from "../experiment/config";
+import { CHURN_CONFIG_SPEC, defaultChurnConfig, type ChurnConfig } from "../churn/config";
 
 /** Where the events come from. */
 export type DatasetSourceKind = "synthetic" | "movielens" | "events";
@@ -105,6 +106,8 @@ export interface NtgConfig {
     /** evaluate the fused ranker too */
     ranker: boolean;
   };
+  /** churn labels, models, lifetime value, revenue at risk and interventions (`ntg score-users`) */
+  churn: ChurnConfig;
   /** experiment design, analysis and simulation (`ntg experiment`) */
   experiment: ExperimentConfig;
   runtime: { threads: number; memory_limit: string | null };
@@ -202,6 +205,7 @@ export const CONFIG_SPEC: FieldSpec = obj({
     n_boot: num({ integer: true, min: 100 }),
     ranker: bool,
   }),
+  churn: CHURN_CONFIG_SPEC,
   experiment: EXPERIMENT_CONFIG_SPEC,
   runtime: obj({ threads: num({ integer: true, min: 0 }), memory_limit: str({ nullable: true }) }),
 });
@@ -252,6 +256,7 @@ export function defaultConfig(): NtgConfig {
     embeddings: { genre_axes: 5, item_axes: 5, models: ["popularity", "itemknn", "ials", "ease"], params: {} },
     rank: { k: 20, fusion: "rrf", sources: ["graph", "ials", "axes", "popularity"], per_source: 100, recent: 10, mmr_lambda: null },
     evaluate: { ks: [10, 20, 50], relevance: "binary", n_boot: 1000, ranker: true },
+    churn: defaultChurnConfig(),
     experiment: defaultExperimentConfig(),
     runtime: { threads: 0, memory_limit: null },
   };
