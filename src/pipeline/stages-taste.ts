@@ -198,22 +198,16 @@ async function buildSources(ctx: StageContext, db: Duck, d: TrainData, history: 
       const dir = path.join(T.models, name);
       if (!fs.existsSync(dir)) throw new NtgError(`rank.sources names '${name}', but no fitted model is at ${dir} (add it to embeddings.models)`);
       const model = await loadModel(dir);
-      const cache = new Map<number, SourceList>();
       const per = cfg.rank.per_source;
+      // one batched call for every user (models are fast in batch, slow one user at a time)
+      let batch: ReturnType<typeof topKSource> | null = null;
+      const allUsers = Int32Array.from({ length: history.nRows }, (_, i) => i);
       sources.push({
         name,
         kind: "other",
         candidates(user: number, n: number): SourceList {
-          let hit = cache.get(user);
-          if (!hit) {
-            const tk = model.recommend([user], Math.max(n, per), { exclude: history, history });
-            const items: number[] = [];
-            const scores: number[] = [];
-            for (let j = 0; j < tk.k; j++) if (tk.items[j] >= 0) (items.push(tk.items[j]), scores.push(tk.scores[j]));
-            hit = { items: Int32Array.from(items), scores: Float64Array.from(scores) };
-            cache.set(user, hit);
-          }
-          return hit;
+          if (!batch) batch = topKSource(name, "other", model.recommend(allUsers, per, { exclude: history, history }));
+          return batch.candidates(user, n);
         },
         reason: () => `recommended by ${name}`,
       });
