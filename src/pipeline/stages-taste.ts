@@ -337,7 +337,9 @@ const evaluateStage: Stage = {
         outputs.push(f);
         ctx.logger.info("evaluate.model", { part, model: m.kind, users: ev.topk.rows.length, seconds: Number(ev.seconds.toFixed(2)) });
       }
-      const table = compareModels(runs, { nBoot: cfg.evaluate.n_boot, seed: cfg.seed });
+      // CIs and paired tests for the headline metrics; every metric's mean is in the per-user files
+      const headline = cfg.evaluate.ks.flatMap((k) => ["ndcg", "recall", "recall_capped", "precision", "map", "mrr"].map((m) => `${m}@${k}`));
+      const table = compareModels(runs, { nBoot: cfg.evaluate.n_boot, seed: cfg.seed, metrics: headline });
       report[part] = {
         comparison: table,
         beyond_accuracy: Object.fromEntries(evals.map((e) => [e.model.kind, e.beyond])),
