@@ -120,6 +120,18 @@ describe("ntg run-all on the dev world", () => {
     }
   });
 
+  it("tune searches on val only and records every trial", async () => {
+    const r = await ntg([...args, "--set", "tune.trials=2", "--set", "tune.models=[ease]", "tune"]);
+    expect(r.code).toBe(0);
+    const m = readManifest(runDir, "tune") as StageManifest;
+    expect(Object.keys(m.inputs).some((f) => /splits\/test/.test(f))).toBe(false);
+    expect(Object.keys(m.inputs).some((f) => /splits\/val\.parquet/.test(f))).toBe(true);
+    const t = JSON.parse(fs.readFileSync(path.join(runDir, "outputs/reports/tuning.json"), "utf8"));
+    expect(t.part).toBe("val");
+    expect(t.models.ease.trials).toHaveLength(2);
+    expect(Number.isFinite(t.models.ease.best.score)).toBe(true);
+  }, 120_000);
+
   it("fails the run when a train-only stage read held-out data", () => {
     const m = readManifest(runDir, "build-features") as StageManifest;
     const leakyInputs = { ...m, inputs: { ...m.inputs, "data/processed/splits/test.parquet": "x" } };

@@ -22,6 +22,7 @@ export const COMMANDS: Array<[string, string]> = [
   ["build-embeddings", "taste axes and embedding models (popularity, ItemKNN, iALS, BPR, EASE, PureSVD)"],
   ["rank", "personalised top-K per user with reasons (candidate fusion)"],
   ["evaluate", "full-catalogue evaluation on val and test with paired bootstrap CIs"],
+  ["tune", "hyper-parameter search on val (grid or seeded random) for the tune.models; best settings to outputs/reports/tuning.json"],
   ["score-users", "churn probability (calibrated), lifetime value, revenue at risk, ROI-gated intervention plan"],
   ["experiment design", "power, MDE and sample sizes for the configured arms and metrics"],
   ["experiment analyse", "analyse a per-user metrics table (CSV/Parquet): tests, CUPED, SRM, sequential, Bayes, ROI-gated decision [--input FILE]"],

@@ -106,6 +106,15 @@ export interface NtgConfig {
     /** evaluate the fused ranker too */
     ranker: boolean;
   };
+  /** hyper-parameter search on val (`ntg tune`) */
+  tune: {
+    models: string[];
+    method: "grid" | "random";
+    trials: number;
+    metric: string;
+    /** per-kind search space overriding the built-in one: { ease: { lambda: [100, 500] } } */
+    spaces: Record<string, Record<string, unknown>>;
+  };
   /** churn labels, models, lifetime value, revenue at risk and interventions (`ntg score-users`) */
   churn: ChurnConfig;
   /** experiment design, analysis and simulation (`ntg experiment`) */
@@ -205,6 +214,13 @@ export const CONFIG_SPEC: FieldSpec = obj({
     n_boot: num({ integer: true, min: 100 }),
     ranker: bool,
   }),
+  tune: obj({
+    models: { kind: "array", of: str({ oneOf: ["popularity", "itemknn", "ials", "bpr", "ease", "puresvd"] }) },
+    method: str({ oneOf: ["grid", "random"] }),
+    trials: num({ integer: true, min: 1 }),
+    metric: str(),
+    spaces: { kind: "any" },
+  }),
   churn: CHURN_CONFIG_SPEC,
   experiment: EXPERIMENT_CONFIG_SPEC,
   runtime: obj({ threads: num({ integer: true, min: 0 }), memory_limit: str({ nullable: true }) }),
@@ -256,6 +272,7 @@ export function defaultConfig(): NtgConfig {
     embeddings: { genre_axes: 5, item_axes: 5, models: ["popularity", "itemknn", "ials", "ease"], params: {} },
     rank: { k: 20, fusion: "rrf", sources: ["graph", "ials", "axes", "popularity"], per_source: 100, recent: 10, mmr_lambda: null },
     evaluate: { ks: [10, 20, 50], relevance: "binary", n_boot: 1000, ranker: true },
+    tune: { models: ["itemknn", "ials", "ease"], method: "random", trials: 8, metric: "ndcg@10", spaces: {} },
     churn: defaultChurnConfig(),
     experiment: defaultExperimentConfig(),
     runtime: { threads: 0, memory_limit: null },

@@ -6,5 +6,5 @@ import type { Stage } from "./runner";
 /** Every stage, in pipeline order. */
 export const STAGES: Stage[] = [...DATA_STAGES, ...TASTE_STAGES, ...CHURN_STAGES];
 
-/** What `ntg run-all` builds (everything). */
-export const RUN_ALL = STAGES.map((s) => s.name);
+/** What `ntg run-all` builds: everything but the optional hyper-parameter search (`ntg tune`). */
+export const RUN_ALL = STAGES.map((s) => s.name).filter((n) => n !== "tune");

@@ -6,6 +6,7 @@ import { loadInteractionArrays } from "../data/load";
 import type { InteractionArrays, TimeRange } from "../data/schema";
 import { compareModels, type NamedRun } from "../eval/compare";
 import { loadProtocol, evaluateModel, type ModelEvaluation } from "../eval/protocol";
+import { searchHyperparameters, type ParamSpace } from "../eval/search";
 import { writePerUserMetrics } from "../eval/ranking-metrics";
 import { buildItemGraph, readItemGraphEdges, writeItemGraph, writeItemGraphSummary } from "../graph";
 import { embeddingSource, historyFromCsr, historyNeighbourSource, popularitySource, topKSource } from "../rank/candidates";
@@ -354,8 +355,59 @@ const evaluateStage: Stage = {
   },
 };
 
-/** Taste, ranking and evaluation stages, in pipeline order. */
-export const TASTE_STAGES: Stage[] = [buildGraphStage, buildEmbeddingsStage, rankStage, evaluateStage];
+/** Built-in search spaces (override per kind with `tune.spaces`). */
+export const DEFAULT_SEARCH_SPACES: Record<string, ParamSpace> = {
+  ease: { lambda: { logUniform: [10, 3000] } },
+  ials: { factors: [32, 64, 128], regularization: { logUniform: [0.01, 10] }, alpha: { logUniform: [1, 50] }, iterations: [10, 15] },
+  itemknn: { k: [20, 50, 100, 200], similarity: ["cosine", "jaccard"], shrinkage: [0, 10, 50] },
+  bpr: { factors: [32, 64], learningRate: { logUniform: [0.005, 0.1] }, regularization: { logUniform: [0.0001, 0.01] } },
+  puresvd: { factors: [16, 32, 64, 128] },
+  popularity: {},
+};
+
+const tuneStage: Stage = {
+  name: "tune",
+  description: "hyper-parameter search on the validation split (never test); best settings per model",
+  dependsOn: ["build-dataset"],
+  // tuning must read val; it never reads test, which the audit below checks
+  trainOnly: false,
+  applies: (ctx) => ctx.loaded.config.tune.models.length > 0,
+  configSlice: (ctx) => ({ tune: ctx.loaded.config.tune, graph: ctx.loaded.config.graph, seed: ctx.loaded.config.seed }),
+  inputs: (ctx) => {
+    const L = runLayout(ctx.runDir);
+    return fs.readdirSync(L.splits).filter((f) => (f.startsWith("train") || f.startsWith("val")) && f.endsWith(".parquet")).map((f) => path.join(L.splits, f)).concat([L.splitMetadata, L.users, L.items]).sort();
+  },
+  async run(ctx, db): Promise<StageResult> {
+    const cfg = ctx.loaded.config;
+    const L = runLayout(ctx.runDir);
+    const T = tasteLayout(ctx.runDir);
+    const nUsers = Number(await db.scalar(`SELECT count(*) FROM ${parquet(L.users)}`));
+    const nItems = Number(await db.scalar(`SELECT count(*) FROM ${parquet(L.items)}`));
+    const protocol = await loadProtocol(db, { dir: L.splits, nUsers, nItems });
+    if (!protocol.val) throw new NtgError("tune needs a validation split (split.fractions.val > 0, or leave_out_val)");
+    const out: Record<string, unknown> = {};
+    for (const kind of cfg.tune.models) {
+      const space = { ...(DEFAULT_SEARCH_SPACES[kind] ?? {}), ...((cfg.tune.spaces[kind] ?? {}) as ParamSpace) };
+      const base = modelConfig(cfg, kind);
+      const res = await searchHyperparameters((params) => createModel(kind, { ...base, ...params }), protocol, {
+        space,
+        method: cfg.tune.method,
+        nTrials: cfg.tune.trials,
+        seed: cfg.seed,
+        metric: cfg.tune.metric,
+        fitContext: { seed: cfg.seed },
+        onTrial: (t) => ctx.logger.info("tune.trial", { model: kind, params: t.params, score: Number(t.score.toFixed(5)) }),
+      });
+      out[kind] = { best: res.best, trials: res.trials.map((t) => ({ params: t.params, score: t.score, error: t.error ?? null })) };
+    }
+    const file = path.join(T.reports, "tuning.json");
+    writeFileAtomic(file, stableStringify({ part: "val", metric: cfg.tune.metric, method: cfg.tune.method, models: out }));
+    return { outputs: [file], rows: { models: cfg.tune.models.length }, timeRange: { min: null, max: null }, details: {} };
+  },
+};
+
+/** Taste, ranking and evaluation stages, in pipeline order (`tune` runs only when asked for). */
+export const TASTE_STAGES: Stage[] = [buildGraphStage, buildEmbeddingsStage, rankStage, evaluateStage, tuneStage];
 
 /** Writes the evaluation report (used by scripts that evaluate outside the pipeline). */
 export function writeRankingReport(file: string, report: unknown): void {
