@@ -6,7 +6,7 @@ import { Duck, parquet } from "../src/data/duck";
 import { buildFeatures, type FeatureManifest } from "../src/features";
 import { splitInteractions } from "../src/split";
 import { LeakageError } from "../src/util/errors";
-import { DAY, T0, toyEvents, writeToyInteractions, writeToyItems, type ToyEvent } from "./helpers/toy-interactions";
+import { DAY, T0, toyEvents, toySql, writeToyInteractions, writeToyItems, type ToyEvent } from "./helpers/toy-interactions";
 
 let db: Duck;
 let tmp: string;
@@ -238,3 +238,21 @@ describe("determinism and train-only", () => {
     bytes(path.join(a.root, "features")).forEach((buf, i) => expect(buf.equals(bytes(path.join(b.root, "features"))[i]), FILES[i]).toBe(true));
   });
 });
+
+describe("train file order", () => {
+  it("a train file not in canonical order gives the same feature bytes", async () => {
+    const events = [...TOY, ...toyEvents(15, 9, 8).map((e) => ({ ...e, user: e.user + 10, event_idx: (e.event_idx ?? 0) + 100 }))];
+    const sorted = path.join(tmp, "order-sorted.parquet");
+    const shuffled = path.join(tmp, "order-shuffled.parquet");
+    await writeToyInteractions(db, sorted, events);
+    await db.copyToParquet(`SELECT * FROM (${toySql(events)}) ORDER BY (event_idx * 37) % 101, event_idx`, shuffled);
+    const a = path.join(tmp, "order-a");
+    const b = path.join(tmp, "order-b");
+    await buildFeatures(db, { train: sorted, items: itemsFile, outDir: a });
+    await buildFeatures(db, { train: shuffled, items: itemsFile, outDir: b });
+    for (const f of ["user_features.parquet", "item_features.parquet", "interaction_features.parquet"]) {
+      expect(fs.readFileSync(path.join(b, f)).equals(fs.readFileSync(path.join(a, f))), f).toBe(true);
+    }
+  });
+});
+

@@ -6,7 +6,7 @@ import { Duck, parquet } from "../src/data/duck";
 import { splitInteractions, type SplitOptions, type SplitStrategy } from "../src/split";
 import { eventKey } from "../src/split/random-keys";
 import { ConfigError } from "../src/util/errors";
-import { DAY, T0, toyEvents, writeToyInteractions, type ToyEvent } from "./helpers/toy-interactions";
+import { DAY, T0, toyEvents, toySql, writeToyInteractions, type ToyEvent } from "./helpers/toy-interactions";
 
 let db: Duck;
 let tmp: string;
@@ -288,3 +288,39 @@ describe("validation and determinism", () => {
     });
   }
 });
+
+describe("input order", () => {
+  it("an input not in canonical order gives the same parts, byte for byte, and the same metadata", async () => {
+    const shuffled = path.join(tmp, "shuffled.parquet");
+    // Rows scrambled (the canonical toy is written sorted by user_id, ts, item_id, event_idx).
+    await db.copyToParquet(`SELECT * FROM (${toySql(toyEvents(20, 9, 8))}) ORDER BY (event_idx * 37) % 101, event_idx`, shuffled);
+    const cases: [SplitStrategy, Partial<SplitOptions>][] = [
+      ["per_user_chronological", { positive: { min_rating: 2 } }],
+      ["leave_last_out", {}],
+      ["strong_generalization", { n_heldout_users: 3, seed: 11 }],
+      ["random", { seed: 5, group_by_user: true }],
+      ["global_time", { val_start: T0 + 4 * DAY, test_start: T0 + 7 * DAY, kcore: { users: 3, items: 2 } }],
+    ];
+    for (const [strategy, extra] of cases) {
+      const a = outDir(`order-${strategy}`);
+      const b = outDir(`order-${strategy}`);
+      const ma = await splitInteractions(db, { input: toyFile, outDir: a, strategy, ...extra });
+      const mb = await splitInteractions(db, { input: shuffled, outDir: b, strategy, ...extra });
+      expect({ ...mb, input: "" }).toEqual({ ...ma, input: "" });
+      for (const part of Object.keys(ma.parts)) expect(fileBytes(b, part).equals(fileBytes(a, part)), `${strategy} ${part}`).toBe(true);
+    }
+  });
+
+  it("rejects an input whose event_idx is not unique", async () => {
+    const dup = path.join(tmp, "dup.parquet");
+    await writeToyInteractions(db, dup, [
+      { user: 0, item: 1, ts: T0, event_idx: 0 },
+      { user: 0, item: 2, ts: T0 + DAY, event_idx: 0 },
+      { user: 1, item: 1, ts: T0, event_idx: 1 },
+    ]);
+    await expect(splitInteractions(db, { input: dup, outDir: outDir("dup"), strategy: "per_user_chronological" })).rejects.toThrow(
+      /event_idx is not unique .*\(2 distinct of 3 rows\)/,
+    );
+  });
+});
+

@@ -7,15 +7,20 @@ import { decaySql, EVENT_ORDER, RATED, type BuiltTable, type FeatureContext } fr
 /** File name of the interaction feature table. */
 export const INTERACTION_FEATURES_FILE = "interaction_features.parquet";
 
-/** Builds `interaction_features.parquet` (one row per train event, canonical order). */
-export async function buildInteractionFeatures(ctx: FeatureContext): Promise<BuiltTable> {
-  const t = quoteIdent(ctx.train);
-  const d: Record<string, string> = {
+/** Descriptions of the interaction features. */
+export function interactionFeatureDescriptions(ctx: FeatureContext): Record<string, string> {
+  return {
     rating_norm: "rating minus the user's mean train rating (NaN when the event is unrated)",
     recency_weight: `2^(−age/${ctx.halfLifeDays} days), age = cutoff − ts`,
     repeat_index: "how many times the user consumed this item before this event (canonical order)",
     is_repeat: "repeat_index > 0",
   };
+}
+
+/** Builds `interaction_features.parquet` (one row per train event, canonical order). */
+export async function buildInteractionFeatures(ctx: FeatureContext): Promise<BuiltTable> {
+  const t = quoteIdent(ctx.train);
+  const d = interactionFeatureDescriptions(ctx);
   // The user mean is computed exactly as user_features.rating_mean (same ordered list), so the two agree bit for bit.
   const sql = `
     WITH um AS (

@@ -21,28 +21,33 @@ export const ITEM_FEATURES_FILE = "item_features.parquet";
 /** Share of top users in exposure_concentration (as ceil(n_users · share) computed in integers). */
 export const TOP_USER_SHARE = 0.1;
 
-/** Builds `item_features.parquet` (one row per item seen in train, ordered by item_id). */
-export async function buildItemFeatures(ctx: FeatureContext): Promise<BuiltTable> {
-  const t = quoteIdent(ctx.train);
-  const now = ctx.now;
-  const K = ctx.stabilityWindows;
-  const span = now - ctx.t0;
+/** Descriptions of the item features (the recent-share windows depend on the context). */
+export function itemFeatureDescriptions(ctx: FeatureContext): Record<string, string> {
   const d: Record<string, string> = {
     popularity: "number of train events",
     n_users: "number of distinct users",
     rating_count: "number of events carrying a rating",
     rating_mean: "mean rating (NULL when unrated)",
     rating_std: "population standard deviation of ratings (NULL when unrated)",
-    popularity_stability: `coefficient of variation of the item's event counts over ${K} equal windows spanning [first train ts, cutoff] (0 = even; NULL for a zero-length period)`,
+    popularity_stability: `coefficient of variation of the item's event counts over ${ctx.stabilityWindows} equal windows spanning [first train ts, cutoff] (0 = even; NULL for a zero-length period)`,
     exposure_concentration: "share of the item's events from its top 10% users (ceil(n_users/10) users by event count, ties by user_id)",
     first_seen_days: "days from the item's first train event to the cutoff",
     last_seen_days: "days from the item's last train event to the cutoff",
   };
-  const recent = ctx.windowsDays.map((w) => {
-    const name = `recent_share_${windowName(w)}`;
-    d[name] = `share of the item's events with ts in (cutoff − ${w} days, cutoff]`;
-    return `CAST(count(*) FILTER (WHERE ts > ${now} - ${dbl(w * DAY_SECONDS)}) AS DOUBLE) / count(*) AS ${name}`;
-  });
+  for (const w of ctx.windowsDays) d[`recent_share_${windowName(w)}`] = `share of the item's events with ts in (cutoff − ${w} days, cutoff]`;
+  return d;
+}
+
+/** Builds `item_features.parquet` (one row per item seen in train, ordered by item_id). */
+export async function buildItemFeatures(ctx: FeatureContext): Promise<BuiltTable> {
+  const t = quoteIdent(ctx.train);
+  const now = ctx.now;
+  const K = ctx.stabilityWindows;
+  const span = now - ctx.t0;
+  const d = itemFeatureDescriptions(ctx);
+  const recent = ctx.windowsDays.map(
+    (w) => `CAST(count(*) FILTER (WHERE ts > ${now} - ${dbl(w * DAY_SECONDS)}) AS DOUBLE) / count(*) AS recent_share_${windowName(w)}`,
+  );
   const stability =
     span > 0
       ? `sqrt(CAST(${K} * st.s2 - st.tot * st.tot AS DOUBLE)) / st.tot`

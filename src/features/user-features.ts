@@ -9,10 +9,8 @@ import { dbl, DAY_SECONDS, decaySql, EVENT_ORDER, RATED, windowName, type BuiltT
 /** File name of the user feature table. */
 export const USER_FEATURES_FILE = "user_features.parquet";
 
-/** Builds `user_features.parquet` (one row per train user, ordered by user_id). */
-export async function buildUserFeatures(ctx: FeatureContext): Promise<BuiltTable> {
-  const t = quoteIdent(ctx.train);
-  const now = ctx.now;
+/** Descriptions of the user features (windows and genre features depend on the context). */
+export function userFeatureDescriptions(ctx: FeatureContext): Record<string, string> {
   const d: Record<string, string> = {
     n_events: "number of train events",
     n_distinct_items: "number of distinct items",
@@ -27,23 +25,35 @@ export async function buildUserFeatures(ctx: FeatureContext): Promise<BuiltTable
     gap_std_days: "population standard deviation of the gaps, days (NULL with < 2 events)",
     recency_decayed_activity: `sum over events of 2^(−age/${ctx.halfLifeDays} days), age = cutoff − ts`,
   };
-  const windows = ctx.windowsDays.map((w) => {
-    const name = `events_last_${windowName(w)}`;
-    d[name] = `events with ts in (cutoff − ${w} days, cutoff]`;
-    return `count(*) FILTER (WHERE ts > ${now} - ${dbl(w * DAY_SECONDS)}) AS ${name}`;
-  });
-  const withGenres = ctx.itemGenres !== null;
-  if (withGenres) {
+  for (const w of ctx.windowsDays) d[`events_last_${windowName(w)}`] = `events with ts in (cutoff − ${w} days, cutoff]`;
+  if (ctx.itemGenres !== null) {
     d.n_distinct_genres = "number of distinct genres over the user's events' items (0 when none is tagged)";
     d.genre_entropy =
       "Shannon entropy (bits) of the user's genre counts, where each event counts once for every genre of its item; NULL when no event's item has a genre";
   }
-  const genreCte = withGenres
-    ? `, ug AS (SELECT t.user_id, g.genre, count(*) AS c FROM ${t} t JOIN ${quoteIdent(ctx.itemGenres!)} g USING (item_id) GROUP BY t.user_id, g.genre),
+  return d;
+}
+
+/**
+ * SQL (a WITH-list continuation starting with a comma) defining `ue(user_id, n_distinct_genres,
+ * genre_entropy)` from the train table and the item genres.
+ */
+export function userGenreCte(ctx: FeatureContext): string {
+  const t = quoteIdent(ctx.train);
+  return `, ug AS (SELECT t.user_id, g.genre, count(*) AS c FROM ${t} t JOIN ${quoteIdent(ctx.itemGenres!)} g USING (item_id) GROUP BY t.user_id, g.genre),
        ue AS (SELECT user_id, count(*) AS n_distinct_genres,
                      0.0 - list_sum(list(p * log2(p) ORDER BY genre)) AS genre_entropy
-              FROM (SELECT user_id, genre, c / sum(c) OVER (PARTITION BY user_id) AS p FROM ug) GROUP BY user_id)`
-    : "";
+              FROM (SELECT user_id, genre, c / sum(c) OVER (PARTITION BY user_id) AS p FROM ug) GROUP BY user_id)`;
+}
+
+/** Builds `user_features.parquet` (one row per train user, ordered by user_id). */
+export async function buildUserFeatures(ctx: FeatureContext): Promise<BuiltTable> {
+  const t = quoteIdent(ctx.train);
+  const now = ctx.now;
+  const d = userFeatureDescriptions(ctx);
+  const windows = ctx.windowsDays.map((w) => `count(*) FILTER (WHERE ts > ${now} - ${dbl(w * DAY_SECONDS)}) AS events_last_${windowName(w)}`);
+  const withGenres = ctx.itemGenres !== null;
+  const genreCte = withGenres ? userGenreCte(ctx) : "";
   const genreCols = withGenres ? ", COALESCE(ue.n_distinct_genres, 0) AS n_distinct_genres, ue.genre_entropy" : "";
   const genreJoin = withGenres ? "LEFT JOIN ue USING (user_id)" : "";
   const sql = `

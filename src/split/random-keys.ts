@@ -1,11 +1,8 @@
 /**
  * Seeded per-event random keys. DuckDB's own `hash()`/`random()` are not stable across versions
- * or thread schedules, so keys are computed in JS from (seed, event_idx) and loaded as a table.
+ * or thread schedules, so keys are computed in JS from (seed, event_idx).
  * A key depends only on its event and the seed: filtering other events never reshuffles it.
  */
-import type { Duck } from "../data/duck";
-import { quoteIdent } from "../data/duck";
-
 function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
@@ -23,12 +20,4 @@ export function eventKey(seed: number, eventIdx: number): number {
   const a = fmix32(lo ^ fmix32(hi ^ s));
   const b = fmix32((a + 0x6a09e667) ^ s);
   return ((a >>> 5) * 67108864 + (b >>> 6)) / 9007199254740992;
-}
-
-/** Creates `keyTable(event_idx BIGINT, rkey DOUBLE)` holding a seeded key for each event of `fromTable`. */
-export async function loadEventKeys(db: Duck, fromTable: string, keyTable: string, seed: number): Promise<void> {
-  const { event_idx } = await db.columns(`SELECT event_idx FROM ${quoteIdent(fromTable)} ORDER BY event_idx`, { event_idx: "i64" });
-  const rkey = new Float64Array(event_idx.length);
-  for (let i = 0; i < event_idx.length; i++) rkey[i] = eventKey(seed, Number(event_idx[i]));
-  await db.loadColumns(keyTable, { event_idx, rkey });
 }
