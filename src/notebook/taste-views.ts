@@ -12,7 +12,7 @@ import type { InteractionArrays } from "../data/schema";
 import { buildItemGraph, type ItemGraphOptions } from "../graph/item-graph";
 import { readItemGraphEdges } from "../graph/write";
 import type { NtgConfig } from "../pipeline/config";
-import { tasteLayout } from "../pipeline/stages-taste";
+import { graphOptions, tasteLayout } from "../pipeline/stages-taste";
 import { groupedBarChart, heatmap, lineChart, mergeLayout, NTG_COLORS, ntgTheme, type Figure, type Trace } from "../plot/figure";
 import { loadItemCatalog, type ItemCatalog } from "../taste/axes";
 import { InputError } from "../util/errors";
@@ -49,17 +49,7 @@ export async function prepareTasteRun(config: string, opts: PrepareTasteRunOptio
 
 /** The graph options the build-graph stage derives from the config. */
 export function configGraphOptions(cfg: NtgConfig): ItemGraphOptions {
-  const g = cfg.graph;
-  return {
-    similarity: g.similarity,
-    topK: g.top_k,
-    minSupport: g.min_support,
-    minCooc: g.min_cooccurrence,
-    minSimilarity: g.min_similarity,
-    powerUserCap: g.power_user_cap,
-    shrinkage: g.shrinkage,
-    seed: cfg.seed,
-  };
+  return graphOptions(cfg);
 }
 
 /** Training data as the taste stages see it. */

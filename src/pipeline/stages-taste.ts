@@ -8,7 +8,7 @@ import { compareModels, type NamedRun } from "../eval/compare";
 import { loadProtocol, evaluateModel, type ModelEvaluation } from "../eval/protocol";
 import { searchHyperparameters, type ParamSpace } from "../eval/search";
 import { writePerUserMetrics } from "../eval/ranking-metrics";
-import { buildItemGraph, readItemGraphEdges, writeItemGraph, writeItemGraphSummary } from "../graph";
+import { buildItemGraph, readItemGraphEdges, writeItemGraph, writeItemGraphSummary, type ItemGraphOptions } from "../graph";
 import { embeddingSource, historyFromCsr, historyNeighbourSource, popularitySource, topKSource } from "../rank/candidates";
 import { rankForUsers, rankingToTopK } from "../rank/personal";
 import type { CandidateSource, SourceList } from "../rank/types";
@@ -83,7 +83,8 @@ function listFiles(dir: string): string[] {
   return out.sort();
 }
 
-function graphOptions(cfg: NtgConfig) {
+/** The graph options the build-graph stage derives from the config's `graph:` section. */
+export function graphOptions(cfg: NtgConfig): ItemGraphOptions {
   const g = cfg.graph;
   return {
     similarity: g.similarity,
