@@ -2,3 +2,6 @@
 export * from "./results";
 export * from "./display";
 export * from "./pipeline";
+export * from "./taste-views";
+export * from "./ablations";
+export * from "./experiment-views";
