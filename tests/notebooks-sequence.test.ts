@@ -92,6 +92,16 @@ describe("notebooks 02, 03, 05, 06 on the dev world (real kernel)", () => {
     expect(r.values.mmr.rows[1].diversity).toBeGreaterThan(r.values.mmr.rows[0].diversity);
   }, 120_000);
 
+  it("04_churn_ltv: labels, model, calibration, BG/NBD on generated CDNOW-format data, radar", async () => {
+    const s = await run("04_churn_ltv", { runDir: sharedRun });
+    const r = check(
+      s,
+      ["churn_labels", "churn_coefficients", "reliability_equal_width", "reliability_equal_mass", "bgnbd_p_alive", "revenue_at_risk_tiers"],
+      ["labels", "models", "calibration", "cdnow", "radar_by_tier", "interventions", "headline"],
+    );
+    expect(Object.keys(r.values.cdnow).length).toBeGreaterThan(0);
+  }, 120_000);
+
   let firstResults = "";
   let firstFigures: Record<string, string> = {};
 

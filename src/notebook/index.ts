@@ -5,3 +5,4 @@ export * from "./pipeline";
 export * from "./taste-views";
 export * from "./ablations";
 export * from "./experiment-views";
+export * from "./churn-views";
