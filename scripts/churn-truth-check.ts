@@ -4,7 +4,7 @@
  * the latest complete window, and compares with the world's ground truth (src/churn/truth-check.ts).
  * Records every number, the targets and pass/fail in experiments/results/churn_truth_check.json.
  *
- *   npx tsx scripts/churn-truth-check.ts [--users 20000] [--seed 7] [--replicates 16] [--out path]
+ *   npx tsx scripts/churn-truth-check.ts [--users 20000] [--seed 7] [--replicates 16] [--out path] [--world '{"churn":{...}}']
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -38,7 +38,9 @@ async function main(): Promise<void> {
   const tick = (k: string, t0: number) => (timings[k] = Math.round((Date.now() - t0) / 100) / 10);
 
   let t = Date.now();
-  const world = generateWorld({ users, seed }, { logger: log, threads: Math.min(2, os.availableParallelism()) });
+  const wi = process.argv.indexOf("--world");
+  const worldOverrides = wi >= 0 ? (JSON.parse(process.argv[wi + 1]) as Record<string, unknown>) : {};
+  const world = generateWorld({ ...worldOverrides, users, seed }, { logger: log, threads: Math.min(2, os.availableParallelism()) });
   tick("generate_world_s", t);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ntg-churn-truth-"));
   const L = runLayout(dir);
@@ -75,7 +77,7 @@ async function main(): Promise<void> {
         const auc = check.roc_auc as Record<string, number>;
         const report = {
           script: "scripts/churn-truth-check.ts",
-          world: { users, seed, days: world.days, start: world.config.startDate, summary: world.summary },
+          world: { users, seed, overrides: worldOverrides, days: world.days, start: world.config.startDate, summary: world.summary },
           churn_config: cfg,
           protocol: (res.run.metrics as { protocol: unknown }).protocol,
           test_cutoff: { at_risk: test.at_risk, churned: test.churned, selected_model: test.selected_model, models: modelsAuc },
@@ -84,10 +86,9 @@ async function main(): Promise<void> {
           targets: TRUTH_TARGETS,
           pass: check.pass,
           notes: [
-            "ROC-AUC: the oracle scores each user by trueHazardAt at the test cutoff, i.e. the hazard of the renewal the label is about, decided with the satisfaction at renewal time (up to a month after the cutoff) and the user's latent frailty. " +
-              `A model of what is knowable at the cutoff cannot reach it: the oracle built from the true state at the cutoff reaches ${auc.oracle_state_at_cutoff_roc_auc.toFixed(4)}, ` +
-              `and without the unobservable frailty ${auc.oracle_state_without_frailty_roc_auc.toFixed(4)}, both below the target threshold ${(auc.threshold as number).toFixed(4)}. ` +
-              `The model (${auc.model_roc_auc.toFixed(4)}) is compared with these as well (ratio_to_state_oracle).`,
+            "ROC-AUC: the oracle is the Bayes-optimal predictor at the test cutoff: each user's true P(cancel at a renewal due in the window | exact world state at the cutoff, incl. the latent frailty), by Monte-Carlo over the world's own future dynamics. " +
+              `For context: the hazard of the renewal as decided (it uses satisfaction up to a month after the cutoff) reaches ${auc.oracle_renewal_hazard_roc_auc.toFixed(4)}, ` +
+              `the hazard if satisfaction stayed at its cutoff value ${auc.oracle_state_at_cutoff_roc_auc.toFixed(4)}, and the same without the unobservable frailty ${auc.oracle_state_without_frailty_roc_auc.toFixed(4)}.`,
             "ECE: with a ~3% monthly base rate nearly all probabilities fall in the first of 10 equal-width bins, so the equal-width ECE mostly measures calibration-in-the-large; the equal-mass ECE is the more demanding number.",
             "Revenue at risk: predicted = sum of p_churn x (value if retained - win-back value) over the scored subscribers; truth = Monte-Carlo E[revenue | no churn at the next renewal] - E[revenue] over the same horizon from each user's exact state (see check.revenue_at_risk.definition).",
           ],
@@ -95,7 +96,7 @@ async function main(): Promise<void> {
           node: process.version,
         };
         writeFileAtomic(out, stableStringify(report));
-        log.info("churn.truth_check", { out, pass: check.pass, model_auc: auc.model_roc_auc, oracle_auc: auc.oracle_renewal_hazard_roc_auc, ...timings });
+        log.info("churn.truth_check", { out, pass: check.pass, model_auc: auc.model_roc_auc, oracle_auc: auc.oracle_bayes_at_cutoff_roc_auc, ...timings });
       },
       { threads: Math.min(2, os.availableParallelism()) },
     );

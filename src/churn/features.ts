@@ -6,7 +6,9 @@
  *
  * The set mirrors what drives churn in subscription services: recency/frequency of use and its
  * trend (RFM-style, Fader, Hardie & Lee 2005), engagement quality (watch completion, ratings),
- * tenure and early-life risk, price/plan, and billing history (renewal count, past lapses).
+ * tenure and early-life risk, habitual usage over the whole observed history (light users cancel
+ * more: usage and renewal share a latent commitment, Ascarza & Hardie 2013), price/plan, and
+ * billing history (renewal count, past lapses).
  * Missing values are imputed with population values at t0 so the matrix is NaN-free.
  */
 import { DAY } from "../data/synthetic/time";
@@ -75,6 +77,7 @@ export function featureNames(g: FeatureGroups): string[] {
     "rating_mean_90d",
     "rated_share_90d",
     "log_tenure_days",
+    "log_active_day_rate_life",
   ];
   if (g.payments) names.push("log_spell_months", "early_renewal", "days_to_due", "past_lapses", "log_payments");
   if (g.price) names.push("log_monthly_price");
@@ -242,6 +245,18 @@ export function buildChurnFeatures(d: ChurnData, t0: number, users: Int32Array, 
     const ps = d.payStart[u];
     if (d.payStart[u + 1] > ps && d.payTs[ps] < firstTs) firstTs = d.payTs[ps];
     X[o + c++] = Math.log1p(Math.max(0, t0 - (known ? sig : firstTs)) / DAY);
+    // habitual usage: distinct active days per observed day over the whole history up to t0
+    let lifeDays = 0;
+    let prevDay = Number.NaN;
+    for (let i = s; i <= k; i++) {
+      const day = Math.floor(d.eventTs[i] / DAY);
+      if (day !== prevDay) {
+        lifeDays++;
+        prevDay = day;
+      }
+    }
+    const observedDays = Math.max(1, (t0 - firstSeen) / DAY);
+    X[o + c++] = Math.log((lifeDays + 0.5) / observedDays);
     // ---- billing history ----
     if (groups.payments) {
       const sp = spellAt(d, u, t0, graceDays, dataStart);

@@ -120,6 +120,13 @@ export interface WorldConfig {
     priceSensitivity: number;
     /** sd of a per-user log-normal frailty on the hazard (unobserved heterogeneity) */
     frailtySd: number;
+    /**
+     * Correlation of the frailty's log with the user's habitual (log) inactivity: one latent
+     * commitment drives both usage and renewal, so light users cancel more (Ascarza & Hardie 2013,
+     * "A joint model of usage and churn in contractual settings", Marketing Science 32(4)).
+     * 0 makes frailty independent of usage; the frailty's marginal distribution is the same for any value.
+     */
+    commitmentCorrelation: number;
     /** hazard multiplier for the first `earlyPeriods` renewals of a subscription */
     earlyMultiplier: number;
     earlyPeriods: number;
@@ -200,6 +207,7 @@ export const defaultWorldConfig: WorldConfig = Object.freeze({
     satisfactionSensitivity: 5,
     priceSensitivity: 1,
     frailtySd: 0.4,
+    commitmentCorrelation: 0.7,
     earlyMultiplier: 1.6,
     earlyPeriods: 2,
     returnProbability: 0.3,
@@ -269,6 +277,7 @@ const RULES: Record<string, Rule> = {
     satisfactionSensitivity: num(0, 100),
     priceSensitivity: num(-100, 100),
     frailtySd: num(0, 5),
+    commitmentCorrelation: num(-1, 1),
     earlyMultiplier: pos,
     earlyPeriods: int(0, 1200),
     returnProbability: prob,

@@ -18,7 +18,9 @@
  *    mix two genres), so taste axes line up with genres. Active-day probability is log-normal
  *    (heavy tail); `preStartShare` of users signed up in the `preStartDays` before the start (and are
  *    subscribed at the start), the rest sign up uniformly during the period. Each has a plan (by
- *    share) and its monthly price, a log-normal churn frailty (mean 1), a rating propensity
+ *    share) and its monthly price, a log-normal churn frailty (mean 1) whose log is correlated
+ *    (`commitmentCorrelation`, default 0.7) with the user's habitual inactivity — one latent
+ *    commitment drives usage and renewal, so light users cancel more (Ascarza & Hardie 2013) —, a rating propensity
  *    ~ Beta(2p, 2(1−p)), a star bias, and an initial satisfaction.
  * 3. **Days and sessions.** While subscribed, a user is active on a day with probability
  *    `activity · exp(engagementSensitivity · (satisfaction − reference))` (geometric gaps); the

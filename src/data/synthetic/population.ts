@@ -75,13 +75,18 @@ export function generatePopulation(cfg: WorldConfig, nUsers: number, cat: Catalo
 
   const actRng = rng.fork("activity");
   const a = cfg.activity;
+  // the standard-normal draw behind each user's activity, shared with the frailty through `commitmentCorrelation`
+  const activityZ = new Float64Array(nUsers);
   for (let u = 0; u < nUsers; u++) {
-    activity[u] = Math.min(0.95, Math.max(0.003, a.activeDayProbability * Math.exp(a.spread * actRng.normal())));
+    activityZ[u] = actRng.normal();
+    activity[u] = Math.min(0.95, Math.max(0.003, a.activeDayProbability * Math.exp(a.spread * activityZ[u])));
   }
 
   const subRng = rng.fork("subscription");
   const periodSeconds = cfg.days * DAY;
   const fsd = cfg.churn.frailtySd;
+  const rho = cfg.churn.commitmentCorrelation;
+  const rhoRest = Math.sqrt(1 - rho * rho);
   const rp = cfg.ratings.probability;
   for (let u = 0; u < nUsers; u++) {
     // Whole seconds: every timestamp in the world is an integer.
@@ -92,7 +97,8 @@ export function generatePopulation(cfg: WorldConfig, nUsers: number, cat: Catalo
     }
     plan[u] = drawCdf(planCdf, subRng.uniform());
     monthlyPrice[u] = cfg.plans[plan[u]].monthlyPrice;
-    frailty[u] = Math.exp(subRng.normal(0, fsd) - (fsd * fsd) / 2);
+    // log frailty ~ N(−fsd²/2, fsd²) for any rho (mean-1 frailty), correlated −rho with the activity draw
+    frailty[u] = Math.exp(fsd * (rhoRest * subRng.normal() - rho * activityZ[u]) - (fsd * fsd) / 2);
     // Beta(2p, 2(1-p)): many users almost never rate, a few rate nearly everything.
     ratingPropensity[u] = rp <= 0 ? 0 : rp >= 1 ? 1 : subRng.beta(2 * rp, 2 * (1 - rp));
     ratingBias[u] = subRng.normal(0, cfg.ratings.userBiasSd);
