@@ -105,6 +105,8 @@ export interface NtgConfig {
     n_boot: number;
     /** evaluate the fused ranker too */
     ranker: boolean;
+    /** exclude each user's val items from the test ranking; null = the strategy's default (true for leave_last_out only). RecBole's protocol masks them. */
+    mask_val_at_test: boolean | null;
   };
   /** hyper-parameter search on val (`ntg tune`) */
   tune: {
@@ -213,6 +215,7 @@ export const CONFIG_SPEC: FieldSpec = obj({
     relevance: str({ oneOf: ["binary", "rating"] }),
     n_boot: num({ integer: true, min: 100 }),
     ranker: bool,
+    mask_val_at_test: { kind: "boolean", nullable: true },
   }),
   tune: obj({
     models: { kind: "array", of: str({ oneOf: ["popularity", "itemknn", "ials", "bpr", "ease", "puresvd"] }) },
@@ -271,7 +274,7 @@ export function defaultConfig(): NtgConfig {
     graph: { similarity: "cosine", top_k: 50, min_support: 2, min_cooccurrence: 2, min_similarity: 0, power_user_cap: 500, shrinkage: 0 },
     embeddings: { genre_axes: 5, item_axes: 5, models: ["popularity", "itemknn", "ials", "ease"], params: {} },
     rank: { k: 20, fusion: "rrf", sources: ["graph", "ials", "axes", "popularity"], per_source: 100, recent: 10, mmr_lambda: null },
-    evaluate: { ks: [10, 20, 50], relevance: "binary", n_boot: 1000, ranker: true },
+    evaluate: { ks: [10, 20, 50], relevance: "binary", n_boot: 1000, ranker: true, mask_val_at_test: null },
     tune: { models: ["itemknn", "ials", "ease"], method: "random", trials: 8, metric: "ndcg@10", spaces: {} },
     churn: defaultChurnConfig(),
     experiment: defaultExperimentConfig(),

@@ -7,7 +7,7 @@ import { ConfigError } from "../util/errors";
 export type FieldSpec =
   | { kind: "number"; nullable?: boolean; min?: number; max?: number; integer?: boolean }
   | { kind: "string"; nullable?: boolean; oneOf?: readonly string[] }
-  | { kind: "boolean" }
+  | { kind: "boolean"; nullable?: boolean }
   | { kind: "array"; of: FieldSpec; nullable?: boolean; length?: number }
   | { kind: "object"; fields: Record<string, FieldSpec>; nullable?: boolean }
   /** an open object checked elsewhere (e.g. by the synthetic world's own validator) */
