@@ -11,6 +11,7 @@ import { REPO_ROOT } from "../scripts/notebooks/kernel";
 import { findChromium, renderFigures } from "../scripts/notebooks/render";
 import { headlineRows } from "../scripts/notebooks/index";
 import { readNotebook } from "../scripts/notebooks/execute";
+import { nbformatProblems } from "../scripts/notebooks/nbformat";
 import {
   datasetFor,
   defaultParameter,
@@ -96,9 +97,10 @@ describe("notebook runner on 01_eda (dev world, real kernel)", () => {
     }
     firstFigures = figureFiles(figDir);
 
-    // Executed copy: no error output anywhere.
+    // Executed copy: valid nbformat 4, no error output anywhere.
     const nb = JSON.parse(fs.readFileSync(s.executed, "utf8"));
     expect(s.executed).toBe(path.join(s.outDir, "notebooks", "01_eda.ipynb"));
+    expect(nbformatProblems(nb)).toEqual([]);
     for (const cell of nb.cells) for (const o of cell.outputs ?? []) expect(o.output_type === "error" || (o.output_type === "stream" && o.name === "stderr"), JSON.stringify(o).slice(0, 300)).toBe(false);
 
     // PNGs when a browser is available; otherwise the runner says how to get them.
@@ -112,6 +114,7 @@ describe("notebook runner on 01_eda (dev world, real kernel)", () => {
       // The executed notebook shows the rendered PNGs instead of placeholders.
       const images = nb.cells.flatMap((c: { outputs?: Array<{ data?: Record<string, unknown> }> }) => (c.outputs ?? []).filter((o) => o.data?.["image/png"]));
       expect(images).toHaveLength(res.figures.length);
+      expect(nbformatProblems(nb)).toEqual([]);
     } else {
       expect(first.renderMessage).toMatch(/PNG rendering skipped/);
       expect(logs.join("\n")).toMatch(/apt-get install -y chromium|NTG_CHROMIUM/);
@@ -222,6 +225,8 @@ describe("runner helpers", () => {
       fs.mkdirSync(path.join(out, "figures", "01_x"), { recursive: true });
       fs.writeFileSync(path.join(out, "figures", "01_x", "f.png"), Buffer.from([0x89, 0x50, 0x4e, 0x47]));
       fs.writeFileSync(path.join(out, "figures", "01_x", "f.json"), JSON.stringify({ data: [], layout: { width: 640 } }));
+      fs.writeFileSync(path.join(out, "figures", "01_x", "g.png"), Buffer.from([0x89, 0x50, 0x4e, 0x47]));
+      fs.writeFileSync(path.join(out, "figures", "01_x", "g.json"), JSON.stringify({ data: [], layout: { title: { text: "Degree &amp; rank<br><sup>ml-100k</sup>" } } }));
       const nb = {
         nbformat: 4,
         nbformat_minor: 5,
@@ -234,15 +239,87 @@ describe("runner helpers", () => {
             outputs: [
               { output_type: "display_data" as const, data: { "text/html": "<!-- ntg-figure:01_x/f -->\n<figure>..</figure>" }, metadata: {} },
               { output_type: "display_data" as const, data: { "text/html": "<!-- ntg-figure:01_x/missing -->" }, metadata: {} },
+              { output_type: "display_data" as const, data: { "text/html": "<!-- ntg-figure:01_x/g -->" }, metadata: {} },
             ],
           },
         ],
       };
-      expect(embedFigureImages(nb, out)).toBe(1);
-      expect(nb.cells[0].outputs[0]).toEqual({ output_type: "display_data", data: { "image/png": "iVBORw==", "text/plain": ["<Figure f>"] }, metadata: { "image/png": { width: 640 } } });
+      expect(embedFigureImages(nb, out)).toBe(2);
+      expect(nb.cells[0].outputs[0]).toEqual({ output_type: "display_data", data: { "image/png": "iVBORw==", "text/plain": ["<Figure f>"] }, metadata: { "image/png": { width: 640, alt: "f" } } });
       expect(nb.cells[0].outputs[1].data["text/html"]).toContain("missing");
+      // alt text: the figure's title as plain text (default width when the layout has none)
+      expect(nb.cells[0].outputs[2].metadata).toEqual({ "image/png": { width: 900, alt: "Degree & rank ml-100k" } });
     } finally {
       fs.rmSync(out, { recursive: true, force: true });
     }
+  });
+});
+
+describe("nbformat 4 structure", () => {
+  const valid = () => ({
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: { kernelspec: { name: "tslab", display_name: "TypeScript", language: "typescript" }, language_info: { name: "typescript" } },
+    cells: [
+      { cell_type: "markdown", id: "md", metadata: {}, source: ["# title\n", "text"] },
+      {
+        cell_type: "code",
+        id: "c1",
+        metadata: { tags: ["parameters"] },
+        source: "let x = 1;",
+        execution_count: 1,
+        outputs: [
+          { output_type: "stream", name: "stdout", text: "hi\n" },
+          { output_type: "display_data", data: { "image/png": "iVBORw==", "text/plain": ["<Figure f>"] }, metadata: { "image/png": { width: 900, alt: "f" } } },
+          { output_type: "execute_result", execution_count: 1, data: { "text/plain": "1" }, metadata: {} },
+          { output_type: "error", ename: "Error", evalue: "x", traceback: ["Error: x"] },
+        ],
+      },
+      { cell_type: "code", id: "c2", metadata: {}, source: "", execution_count: null, outputs: [] },
+    ],
+  });
+
+  it("accepts a valid notebook and names each problem of a broken one", () => {
+    expect(nbformatProblems(valid())).toEqual([]);
+    const nb = valid() as ReturnType<typeof valid> & Record<string, unknown>;
+    const cells = nb.cells as Array<Record<string, unknown>>;
+    delete cells[1].execution_count;
+    delete cells[2].outputs;
+    cells[0].outputs = [];
+    (cells[1].outputs as Array<Record<string, unknown>>)[1] = { output_type: "display_data", data: {} };
+    (cells[1].outputs as Array<Record<string, unknown>>)[0] = { output_type: "stream", name: "stdlog", text: 3 };
+    nb.nbformat_minor = -1;
+    nb.extra = true;
+    expect(nbformatProblems(nb)).toEqual([
+      'notebook: unexpected key "extra"',
+      "notebook: nbformat_minor must be a non-negative integer",
+      'cell 0: unexpected key "outputs"',
+      'cell 1: missing "execution_count"',
+      "cell 1 output 0: stream name must be stdout or stderr",
+      "cell 1 output 0: stream text must be a string or list of strings",
+      'cell 1 output 1: missing "metadata"',
+      'cell 2: missing "outputs"',
+    ]);
+    // nbformat 4.5 requires unique cell ids
+    const dup = valid();
+    dup.cells[2].id = "c1";
+    expect(nbformatProblems(dup)).toEqual(['cell 2: id "c1" repeats cell 1']);
+    const noId = valid() as { cells: Array<Record<string, unknown>> };
+    delete noId.cells[0].id;
+    expect(nbformatProblems(noId)).toEqual(['cell 0: missing "id"']);
+    expect(nbformatProblems({ ...valid(), nbformat: 3 })).toEqual(["notebook: nbformat is 3, expected 4"]);
+  });
+
+  it("holds for the source notebooks and every committed executed notebook", () => {
+    const files = [
+      ...listNotebooks(path.join(REPO_ROOT, "notebooks")),
+      ...fs
+        .readdirSync(path.join(REPO_ROOT, "experiments"))
+        .map((d) => path.join(REPO_ROOT, "experiments", d, "notebooks"))
+        .filter((d) => fs.existsSync(d))
+        .flatMap((d) => fs.readdirSync(d).filter((f) => f.endsWith(".ipynb")).map((f) => path.join(d, f))),
+    ];
+    expect(files.length).toBeGreaterThanOrEqual(6);
+    for (const f of files) expect(nbformatProblems(JSON.parse(fs.readFileSync(f, "utf8"))), path.relative(REPO_ROOT, f)).toEqual([]);
   });
 });

@@ -21,10 +21,12 @@ import {
   type Figure,
 } from "../src/plot/figure";
 import { figureHtml, figureJsonForScript, notebookFigureHtml, plotlyJsSource, plotlyVersion } from "../src/plot/html";
-import { loadPlotly, showFigure, staticFigureHtml, staticFigureMarker } from "../src/plot/show";
+import { loadPlotly, showFigure, staticFigureHtml, staticFigureMarker, titleWithDataset } from "../src/plot/show";
 import { activeResults, clearActiveResults, notebookResults, NotebookResults } from "../src/notebook/results";
 import { inNotebook, showHtml, tableHtml, tableText } from "../src/notebook/display";
 import { stableStringify } from "../src/util/stable-json";
+import { temporalDensity } from "../src/data/eda";
+import { activityFigure, activityResolution, activitySeries } from "../src/notebook/eda-views";
 
 describe("theme", () => {
   it("applies fonts, colours, margins and {text} titles", () => {
@@ -201,7 +203,10 @@ describe("result collector and showFigure outside tslab", () => {
     );
     expect(text.indexOf('"a"')).toBeLessThan(text.indexOf('"b"'));
     const figDir = path.join(dir, "figures", "01_test");
-    expect(JSON.parse(fs.readFileSync(path.join(figDir, "bars.json"), "utf8")).data[0].y).toEqual([1]);
+    const saved = JSON.parse(fs.readFileSync(path.join(figDir, "bars.json"), "utf8"));
+    expect(saved.data[0].y).toEqual([1]);
+    // the saved figure names the collector's dataset in its title
+    expect(saved.layout.title.text).toBe("t — dev");
     const html = fs.readFileSync(path.join(figDir, "bars.html"), "utf8");
     expect(html).toContain(`src="../plotly-${plotlyVersion()}.js"`);
     expect(fs.existsSync(path.join(dir, "figures", `plotly-${plotlyVersion()}.js`))).toBe(true);
@@ -216,6 +221,27 @@ describe("result collector and showFigure outside tslab", () => {
     expect(fs.readFileSync(path.join(dir, "results", "01_test.json"), "utf8")).toBe(text);
   });
 
+  it("names the dataset in figure titles, per figure when asked", () => {
+    const fig = barChart(["a"], [1], { title: "Daily activity" });
+    expect(titleWithDataset(fig, "ml-100k").layout.title).toMatchObject({ text: "Daily activity — ml-100k", font: { size: 17 } });
+    expect(titleWithDataset(fig, null)).toBe(fig);
+    expect(titleWithDataset(fig, "")).toBe(fig);
+    const named = barChart(["a"], [1], { title: "Fit on CDNOW_sample.txt" });
+    expect(titleWithDataset(named, "CDNOW_sample.txt")).toBe(named);
+    expect(titleWithDataset(barChart(["a"], [1]), "dev").layout.title).toMatchObject({ text: "dev" });
+    // the original figure is not modified
+    expect(fig.layout.title).toMatchObject({ text: "Daily activity" });
+
+    const r = notebookResults("01_test", { outDir: dir, dataset: "world", plotlyJs: "shared" });
+    showFigure(fig, "default_dataset");
+    showFigure(fig, "other_dataset", { dataset: "CDNOW_sample.txt" });
+    showFigure(fig, "no_dataset", { dataset: null });
+    const title = (name: string) => JSON.parse(fs.readFileSync(path.join(r.figuresDir, `${name}.json`), "utf8")).layout.title.text;
+    expect(title("default_dataset")).toBe("Daily activity — world");
+    expect(title("other_dataset")).toBe("Daily activity — CDNOW_sample.txt");
+    expect(title("no_dataset")).toBe("Daily activity");
+  });
+
   it("honours NTG_NB_OUT and rejects unsafe names", () => {
     const prev = process.env.NTG_NB_OUT;
     process.env.NTG_NB_OUT = dir;
@@ -228,5 +254,54 @@ describe("result collector and showFigure outside tslab", () => {
       else process.env.NTG_NB_OUT = prev;
     }
     expect(() => notebookResults("a/b", { outDir: dir })).toThrow(/notebook name/);
+  });
+});
+
+describe("activity over time (01_eda)", () => {
+  const DAY = 86400;
+  const t0 = Date.UTC(2020, 0, 30) / 1000; // 2020-01-30
+
+  it("picks a resolution from the span", () => {
+    expect(activityResolution(215)).toBe("day");
+    expect(activityResolution(400)).toBe("day");
+    expect(activityResolution(800)).toBe("week");
+    expect(activityResolution(8000)).toBe("month");
+  });
+
+  it("keeps days for short spans and sums weeks and calendar months for long ones", () => {
+    // 3 events on day 0 (users 0, 0, 1), 1 on day 1, 2 on day 9 (users 2, 3): spans 10 days, Jan 30 .. Feb 8
+    const ts = [t0, t0 + 10, t0 + 20, t0 + DAY, t0 + 9 * DAY, t0 + 9 * DAY + 5];
+    const users = [0, 0, 1, 0, 2, 3];
+    const t = temporalDensity(ts, users);
+    const day = activitySeries(t);
+    expect(day.resolution).toBe("day");
+    expect(day.events).toEqual(t.perDay);
+    const week = activitySeries(t, "week");
+    expect(week.dates).toEqual(["2020-01-30", "2020-02-06"]);
+    expect(week.events).toEqual([4, 2]);
+    expect(week.events).toEqual(t.perWeek);
+    // active users: day 0 has 2, day 1 has 1, days 2..6 none → mean 3/7; days 7, 8 none, day 9 has 2 → 2/3
+    expect(week.activeUsers![0]).toBeCloseTo(3 / 7, 12);
+    expect(week.activeUsers![1]).toBeCloseTo(2 / 3, 12);
+    const month = activitySeries(t, "month");
+    expect(month.dates).toEqual(["2020-01-01", "2020-02-01"]);
+    expect(month.events).toEqual([4, 2]);
+    expect(month.activeUsers![0]).toBeCloseTo(3 / 2, 12); // Jan 30, 31
+    expect(month.activeUsers![1]).toBeCloseTo(2 / 8, 12); // Feb 1 .. 8
+    expect(activitySeries(temporalDensity(ts), "month").activeUsers).toBeNull();
+  });
+
+  it("labels the figure for its resolution", () => {
+    const ts = Array.from({ length: 3000 }, (_, i) => t0 + i * 3 * DAY); // ~25 years
+    const fig = activityFigure(temporalDensity(ts, ts.map((_, i) => i % 7)));
+    expect(fig.layout.title).toMatchObject({ text: "Monthly activity" });
+    expect(fig.layout.xaxis).toMatchObject({ title: { text: "month (UTC)" } });
+    expect(fig.layout.yaxis).toMatchObject({ title: { text: "events per month" } });
+    expect(fig.layout.yaxis2).toMatchObject({ title: { text: "mean daily active users" } });
+    expect(fig.data).toHaveLength(2);
+    expect((fig.data[0].x as string[]).length).toBeLessThan(320);
+    const short = activityFigure(temporalDensity(ts.slice(0, 50)));
+    expect(short.layout.title).toMatchObject({ text: "Daily activity" });
+    expect(short.data).toHaveLength(1);
   });
 });

@@ -22,8 +22,25 @@ import { NB_OUT_ENV, NB_PLOTLY_JS_ENV, notebookOutputPaths } from "../../src/not
 import { NB_DISPLAY_ENV } from "../../src/plot/show";
 import { executeNotebook, parameterLiteral, readNotebook, sourceText, type Notebook } from "./execute";
 import { writeExperimentsIndex } from "./index";
+import { nbformatProblems } from "./nbformat";
 import { REPO_ROOT } from "./kernel";
 import { figureJsonFiles, renderFigures, type ImageFormat } from "./render";
+import type { Figure } from "../../src/plot/figure";
+import { figureTitle } from "../../src/plot/html";
+
+/** Figure titles may hold Plotly's HTML subset (<br>, <sup>, entities): alt text wants plain text. */
+function plainText(s: string): string {
+  return s
+    .replace(/<br\s*\/?>/gi, " ")
+    .replace(/<[^>]*>/g, "")
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&amp;/g, "&")
+    .replace(/\s+/g, " ")
+    .trim();
+}
 
 /** Options for {@link runAllNotebooks}. */
 export interface RunAllOptions {
@@ -158,15 +175,19 @@ export function embedFigureImages(nb: Notebook, outDir: string): number {
       const png = path.join(outDir, "figures", m[1], `${m[2]}.png`);
       if (!fs.existsSync(png)) continue;
       let width: number | undefined;
+      let title: string | undefined;
       try {
-        const fig = JSON.parse(fs.readFileSync(path.join(outDir, "figures", m[1], `${m[2]}.json`), "utf8")) as { layout?: { width?: unknown } };
+        const fig = JSON.parse(fs.readFileSync(path.join(outDir, "figures", m[1], `${m[2]}.json`), "utf8")) as Figure;
         if (typeof fig.layout?.width === "number") width = fig.layout.width;
+        title = fig.layout ? figureTitle(fig) : undefined;
       } catch {
         // no JSON next to the PNG: show it at its natural size
       }
-      // PNGs are rendered at 2x; declaring the CSS width keeps them at their intended size.
+      // PNGs are rendered at 2x; declaring the CSS width keeps them at their intended size. `alt`
+      // records the figure's title as alternative text for tools that read it (JupyterLab 4 and
+      // nbconvert 7 do not: nbconvert still warns "Alternative text is missing" on these images).
       o.data = { "image/png": fs.readFileSync(png).toString("base64"), "text/plain": [`<Figure ${m[2]}>`] };
-      o.metadata = { "image/png": { width: width ?? 900 } };
+      o.metadata = { "image/png": { width: width ?? 900, alt: plainText(title ?? m[2]) } };
       n++;
     }
   }
@@ -197,6 +218,9 @@ function cleanNotebookOutputs(outDir: string, nb: string): void {
 }
 
 function writeNotebookFile(file: string, nb: Notebook): void {
+  // An executed notebook must open in JupyterLab, nbviewer and GitHub: never write an invalid one.
+  const problems = nbformatProblems(nb);
+  if (problems.length) throw new NotebookRunError(`${file}: not a valid nbformat 4 notebook:\n  ${problems.slice(0, 10).join("\n  ")}`);
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, JSON.stringify(nb, null, 1) + "\n");
 }
@@ -243,6 +267,8 @@ export async function runAllNotebooks(opts: RunAllOptions = {}): Promise<RunAllS
       if (run.failure) {
         throw new NotebookRunError(`${run.failure.message}\npartially executed notebook: ${executed}`);
       }
+      const problems = nbformatProblems(readNotebook(executed));
+      if (problems.length) throw new NotebookRunError(`${executed}: the executed notebook is not valid nbformat 4:\n  ${problems.slice(0, 10).join("\n  ")}`);
       const resultsFile = notebookOutputPaths(outDir, nb).results;
       summaries.push({
         notebook: nb,

@@ -549,6 +549,16 @@ export function cdnowSample(file: string, opts: SyntheticCdnowOptions = {}): Cdn
   };
 }
 
+/**
+ * Short name of a CDNOW sample for figure titles and results: the file's base name, or
+ * "synthetic CDNOW-format sample (seed N)".
+ */
+export function cdnowDatasetLabel(sample: CdnowSample): string {
+  if (sample.source === "file") return sample.description;
+  const seed = /seed (\d+)/.exec(sample.description)?.[1];
+  return seed === undefined ? "synthetic CDNOW-format sample" : `synthetic CDNOW-format sample (seed ${seed})`;
+}
+
 function stripLl(p: BgNbdParams & { log_likelihood: number }): BgNbdParams {
   return { r: p.r, alpha: p.alpha, a: p.a, b: p.b };
 }
@@ -723,7 +733,7 @@ export function cdnowTrackingFigure(fit: CdnowFit): Figure {
       { name: "observed", x: t.week, y: t.actual },
       { name: "BG/NBD expected", x: t.week, y: t.expected, dash: "dash" },
     ],
-    { title: `Cumulative repeat purchases: observed vs BG/NBD (${fit.sample.source === "synthetic" ? "synthetic sample" : fit.sample.description})`, xTitle: "week since the cohort start", yTitle: "cumulative repeat purchases" },
+    { title: `Cumulative repeat purchases: observed vs BG/NBD (${cdnowDatasetLabel(fit.sample)})`, xTitle: "week since the cohort start", yTitle: "cumulative repeat purchases" },
   );
   fig.layout = mergeLayout(fig.layout, {
     shapes: [{ type: "line", x0: t.calibrationWeek, x1: t.calibrationWeek, yref: "paper", y0: 0, y1: 1, line: { color: "#868e96", dash: "dot", width: 1.5 } }],
@@ -832,7 +842,9 @@ export function churnHeadline(run: ChurnRunView, fit: CdnowFit): Record<string, 
     revenue_at_risk_upper: total?.revenue_at_risk_upper ?? null,
     planned_interventions: (plan.planned_users as number | undefined) ?? 0,
     expected_net_value: (plan.expected_net_value as number | undefined) ?? null,
+    churn_dataset: run.ds.name,
     cdnow_source: fit.sample.source,
+    cdnow_data: cdnowDatasetLabel(fit.sample),
     bgnbd_r: fit.bgnbd.params.r,
     bgnbd_alpha: fit.bgnbd.params.alpha,
     bgnbd_a: fit.bgnbd.params.a,

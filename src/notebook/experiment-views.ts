@@ -650,7 +650,7 @@ export function powerSimFigure(sims: Record<string, Pick<PowerSimResult, "points
   return {
     data,
     layout: mergeLayout(ntgTheme(), {
-      title: { text: opts.title ?? "Power: simulated rejection rate vs powerMeans (effects injected into the treatment arm)" },
+      title: { text: opts.title ?? "Power: simulated rejection rate vs analytic power (effects injected into the treatment arm)" },
       xaxis: { ...unit, title: { text: "analytic power" } },
       yaxis: { ...unit, title: { text: "simulated power (95% Wilson interval)" } },
       legend: { x: 0.02, xanchor: "left", y: 0.98, yanchor: "top" },
@@ -798,6 +798,33 @@ export function worldLoopRecord(loop: WorldLoopResult): Record<string, unknown> 
     coverage: { covered: loop.truth.filter((t) => t.covered).length, rows: loop.truth.length },
     agreement: { agree: loop.decisions.filter((d) => d.agrees).length, decisions: loop.decisions.length },
   };
+}
+
+/** The notebook's headline numbers (flat, for the experiments index). */
+export function experimentHeadline(parts: {
+  world: { summary: { users: number; items: number } };
+  days?: number;
+  aa: AaResult;
+  peek: Pick<PeekingResult, "fixedHorizon" | "naivePeeking" | "sequentialPeeking" | "looks">;
+  powerSim: Pick<PowerSimResult, "maxAbsDifference" | "runs">;
+  loop: WorldLoopResult;
+}): Record<string, unknown> {
+  const { world, aa, peek, powerSim, loop } = parts;
+  const out: Record<string, unknown> = { world_users: world.summary.users, world_items: world.summary.items };
+  if (parts.days !== undefined) out.world_days = parts.days;
+  out.aa_runs = aa.runs;
+  for (const [metric, m] of Object.entries(aa.metrics)) out[`aa_false_positive_${metric}`] = m.rate;
+  out.peeking_looks = peek.looks;
+  out.peeking_fixed_horizon = peek.fixedHorizon.rate;
+  out.peeking_naive = peek.naivePeeking.rate;
+  out.peeking_sequential = peek.sequentialPeeking.rate;
+  out.power_sim_runs = powerSim.runs;
+  out.power_sim_max_abs_difference = powerSim.maxAbsDifference;
+  out.abn_srm_p = loop.analysis.srm.pValue;
+  out.abn_decision = `${loop.analysis.overall.decision} '${loop.analysis.overall.arm}'`;
+  out.truth_intervals_covering = `${loop.truth.filter((t) => t.covered).length}/${loop.truth.length}`;
+  out.decisions_agreeing_with_truth = `${loop.decisions.filter((d) => d.agrees).length}/${loop.decisions.length}`;
+  return out;
 }
 
 // ---- 06: committed simulation results ----------------------------------------------------------------

@@ -6,3 +6,4 @@ export * from "./taste-views";
 export * from "./ablations";
 export * from "./experiment-views";
 export * from "./churn-views";
+export * from "./eda-views";

@@ -5,7 +5,7 @@
  */
 import { escapeHtml, inNotebook, showHtml } from "../notebook/display";
 import { activeResults, checkResultName, type NotebookResults } from "../notebook/results";
-import type { Figure } from "./figure";
+import { withLayout, type Figure } from "./figure";
 import { figureTitle, notebookFigureHtml, plotlyLoaderHtml } from "./html";
 
 /** Environment variable choosing how figures are displayed in the notebook. */
@@ -26,6 +26,24 @@ export interface ShowFigureOptions {
   results?: NotebookResults | null;
   /** display mode (default: $NTG_NB_DISPLAY, else "interactive") */
   display?: FigureDisplayMode;
+  /**
+   * The data the figure shows, appended to its title ("Daily activity — ml-100k") so a PNG or
+   * HTML file names its dataset wherever it ends up. Default: the collector's dataset; null:
+   * leave the title alone. Notebooks mixing datasets (04: a synthetic world and a CDNOW file)
+   * pass it per figure.
+   */
+  dataset?: string | null;
+}
+
+/**
+ * `fig` with `dataset` appended to its title (" — dataset"), or titled by the dataset when it has
+ * no title. Unchanged when `dataset` is empty or the title already names it.
+ */
+export function titleWithDataset(fig: Figure, dataset: string | null | undefined): Figure {
+  if (!dataset) return fig;
+  const title = figureTitle(fig);
+  if (title !== undefined && title.includes(dataset)) return fig;
+  return withLayout(fig, { title: { text: title ? `${title} — ${dataset}` : dataset } });
 }
 
 /** The display mode from $NTG_NB_DISPLAY (default "interactive"). */
@@ -63,6 +81,7 @@ let figureCounter = 0;
 export function showFigure(fig: Figure, name: string, opts: ShowFigureOptions = {}): void {
   checkResultName(name, "figure");
   const results = opts.results === undefined ? activeResults() : opts.results;
+  fig = titleWithDataset(fig, opts.dataset === undefined ? results?.dataset : opts.dataset);
   results?.figure(name, fig);
   const mode = opts.display ?? figureDisplayMode();
   if (mode === "none" || !inNotebook()) return;

@@ -104,12 +104,12 @@ export class ItemKnn implements Recommender<ItemKnnConfig> {
   readonly config: Readonly<ItemKnnConfig>;
   private nUsers = 0;
   private nItems = 0;
-  private indptr = new Int32Array(1);
-  private neighbours = new Int32Array(0);
-  private weights = new Float32Array(0);
-  private popularity = new Int32Array(0);
+  private indptr: Int32Array = new Int32Array(1);
+  private neighbours: Int32Array = new Int32Array(0);
+  private weights: Float32Array = new Float32Array(0);
+  private popularity: Int32Array = new Int32Array(0);
   /** items by popularity desc, id asc: the cold-start ranking */
-  private popOrder = new Int32Array(0);
+  private popOrder: Int32Array = new Int32Array(0);
   private history: CsrMatrix | null = null;
   private stats: ItemGraphStats | null = null;
   private fitted = false;

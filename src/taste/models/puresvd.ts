@@ -60,7 +60,7 @@ export class PureSvd implements Recommender<PureSvdConfig> {
     const summary = summarizeTrain(train, this.kind);
     const f = this.config.factors;
     const rng = new Rng(ctx.seed ?? this.config.seed);
-    let V = new Float64Array(train.nCols * f);
+    let V: Float64Array = new Float64Array(train.nCols * f);
     let sigma = new Float64Array(f);
     if (train.nRows > 0 && train.nCols > 0) {
       const r = randomizedSvd(train, transposeCsr(train), { rank: f, oversample: this.config.oversample, powerIterations: this.config.powerIterations, rng, binary: this.config.binary });
