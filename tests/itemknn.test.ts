@@ -153,6 +153,38 @@ describe("ItemKnn", () => {
     await expect(ItemKnn.load(modelDir)).rejects.toThrow(/bytes, expected/);
   });
 
+  it("'target' neighbourhood scores a candidate from its own top-k (brute force on the toy), and round-trips", async () => {
+    const cfg = { ...BASE, k: 1, neighbourhood: "target" as const };
+    const m = await new ItemKnn(cfg).fit(TRAIN);
+    const hist = await new ItemKnn({ ...BASE, k: 1 }).fit(TRAIN);
+    // each item's single nearest neighbour and its weight (shared by both modes)
+    const nn = m.similarItems(Array.from({ length: N_ITEMS }, (_, i) => i), 1);
+    for (let u = 0; u < N_USERS; u++) {
+      const seen = new Set(EVENTS.filter((e) => e[0] === u).map((e) => e[1]));
+      const expected = new Map<number, number>();
+      for (let j = 0; j < N_ITEMS; j++) {
+        const i = nn.items[j];
+        if (i >= 0 && seen.has(i)) expected.set(j, (expected.get(j) ?? 0) + nn.scores[j]);
+      }
+      const r = rowOf(m.recommend([u], N_ITEMS), 0);
+      for (const [j, v] of expected) expect(r.scores[r.items.indexOf(j)], `user ${u} item ${j}`).toBeCloseTo(v, 6);
+      // candidates none of whose neighbours the user has seen score 0 (or are the popularity fallback)
+      if (expected.size > 0) for (let t = 0; t < r.items.length; t++) if (!expected.has(r.items[t])) expect(r.scores[t]).toBe(0);
+    }
+    // with k = 1 the two neighbourhoods differ on the toy
+    expect(Array.from(m.recommend([0, 1, 2, 3, 4, 5, 6, 7], N_ITEMS).scores)).not.toEqual(Array.from(hist.recommend([0, 1, 2, 3, 4, 5, 6, 7], N_ITEMS).scores));
+    const dir = path.join(tmpDir("ntg-itemknn-target-"), "m");
+    dirs.push(path.dirname(dir));
+    await m.save(dir);
+    const back = await ItemKnn.load(dir);
+    expect(back.config.neighbourhood).toBe("target");
+    const a = m.recommend([0, 3, 6], 4);
+    const b = back.recommend([0, 3, 6], 4);
+    expect(Array.from(b.items)).toEqual(Array.from(a.items));
+    expect(Array.from(b.scores)).toEqual(Array.from(a.scores));
+    expect(() => new ItemKnn({ neighbourhood: "both" as never })).toThrow(/itemknn.neighbourhood/);
+  });
+
   it("refuses to recommend before fit", () => {
     expect(() => new ItemKnn().recommend([0], 3)).toThrow(/fit/);
   });

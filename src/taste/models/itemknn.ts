@@ -1,6 +1,9 @@
 /**
- * Item-based k-nearest-neighbour recommender on the taste graph (Deshpande & Karypis 2004 style):
- * score(u, j) = Σ_{i ∈ history(u)} sim(i, j), where sim(i, ·) is item i's top-k neighbour list.
+ * Item-based k-nearest-neighbour recommender on the taste graph. Two neighbourhoods:
+ * - "history" (Deshpande & Karypis 2004): score(u, j) = Σ_{i ∈ history(u), j ∈ topk(i)} w(i → j),
+ *   each history item votes for its own k nearest items;
+ * - "target" (Sarwar et al. 2001, RecBole's and LensKit's ItemKNN): score(u, j) =
+ *   Σ_{i ∈ history(u), i ∈ topk(j)} w(j → i), a candidate is scored from its own k nearest items.
  * Implicit feedback: history values are ignored, only membership counts.
  */
 import * as fs from "node:fs";
@@ -24,8 +27,13 @@ import type { FitContext, RecommendOptions, Recommender, TopK } from "../recomme
  */
 export type ItemKnnNormalization = "none" | "l1" | "max";
 
+/** Whose top-k list decides a (history item, candidate) pair: the history item's or the candidate's. */
+export type ItemKnnNeighbourhood = "history" | "target";
+
 /** ItemKnn configuration (every field has a default). */
 export interface ItemKnnConfig {
+  /** default "history" (see the module comment) */
+  neighbourhood: ItemKnnNeighbourhood;
   /** default "cosine" */
   similarity: SimilarityKind;
   /** neighbours kept per item (default 50) */
@@ -56,6 +64,7 @@ export interface ItemKnnConfig {
 const MODEL_FILE = "model.json";
 
 const DEFAULTS: ItemKnnConfig = {
+  neighbourhood: "history",
   similarity: "cosine",
   k: 50,
   alpha: 0,
@@ -110,6 +119,10 @@ export class ItemKnn implements Recommender<ItemKnnConfig> {
   private popularity: Int32Array = new Int32Array(0);
   /** items by popularity desc, id asc: the cold-start ranking */
   private popOrder: Int32Array = new Int32Array(0);
+  /** the rows scoring walks: the graph itself ("history") or its transpose ("target") */
+  private scoreIndptr: Int32Array = new Int32Array(1);
+  private scoreNeighbours: Int32Array = new Int32Array(0);
+  private scoreWeights: Float32Array = new Float32Array(0);
   private history: CsrMatrix | null = null;
   private stats: ItemGraphStats | null = null;
   private fitted = false;
@@ -120,6 +133,7 @@ export class ItemKnn implements Recommender<ItemKnnConfig> {
       if (!(key in DEFAULTS)) throw new ConfigError(`itemknn.${key}`, `unknown option (known: ${Object.keys(DEFAULTS).join(", ")})`);
     }
     const c: ItemKnnConfig = { ...DEFAULTS, ...config };
+    if (!["history", "target"].includes(c.neighbourhood)) throw new ConfigError("itemknn.neighbourhood", `must be history or target, got '${String(c.neighbourhood)}'`);
     if (!["none", "l1", "max"].includes(c.normalization)) throw new ConfigError("itemknn.normalization", `must be none, l1 or max, got '${String(c.normalization)}'`);
     if (!Number.isInteger(c.k) || c.k < 1) throw new ConfigError("itemknn.k", `must be an integer ≥ 1, got ${c.k}`);
     if (c.seed !== null && !Number.isInteger(c.seed)) throw new ConfigError("itemknn.seed", `must be an integer or null, got ${c.seed}`);
@@ -183,7 +197,21 @@ export class ItemKnn implements Recommender<ItemKnnConfig> {
     this.history = train;
     this.stats = graph.stats;
     this.popOrder = popularityOrder(this.popularity);
+    this.prepareScoring();
     this.fitted = true;
+  }
+
+  private prepareScoring(): void {
+    if (this.config.neighbourhood === "history") {
+      this.scoreIndptr = this.indptr;
+      this.scoreNeighbours = this.neighbours;
+      this.scoreWeights = this.weights;
+      return;
+    }
+    const t = transposeRows(this.indptr, this.neighbours, this.weights, this.nItems);
+    this.scoreIndptr = t.indptr;
+    this.scoreNeighbours = t.neighbours;
+    this.scoreWeights = t.weights;
   }
 
   private assertFitted(): void {
@@ -211,7 +239,9 @@ export class ItemKnn implements Recommender<ItemKnnConfig> {
     const banned = new Uint8Array(nItems);
     const seen = new Uint8Array(nItems);
     const heap = new ScoreHeap(k);
-    const { indptr, neighbours, weights } = this;
+    const indptr = this.scoreIndptr;
+    const neighbours = this.scoreNeighbours;
+    const weights = this.scoreWeights;
     for (let r = 0; r < n; r++) {
       const u = rows[r];
       const out = r * k;
@@ -398,9 +428,28 @@ export class ItemKnn implements Recommender<ItemKnnConfig> {
     m.history = { nRows: s.nUsers, nCols: s.nItems, indptr: hIndptr, indices: hIndices, values: new Float32Array(hIndices.length).fill(1) };
     m.popOrder = popularityOrder(m.popularity);
     m.stats = s.graphStats ?? null;
+    m.prepareScoring();
     m.fitted = true;
     return m;
   }
+}
+
+/** The transpose of a row-list graph: row i lists every j whose row holds i, with weight w(j → i), j ascending. */
+function transposeRows(indptr: Int32Array, cols: Int32Array, w: Float32Array, n: number): { indptr: Int32Array; neighbours: Int32Array; weights: Float32Array } {
+  const tIndptr = new Int32Array(n + 1);
+  for (let p = 0; p < cols.length; p++) tIndptr[cols[p] + 1]++;
+  for (let i = 0; i < n; i++) tIndptr[i + 1] += tIndptr[i];
+  const fill = tIndptr.slice(0, n);
+  const tCols = new Int32Array(cols.length);
+  const tW = new Float32Array(cols.length);
+  for (let j = 0; j < n; j++) {
+    for (let p = indptr[j]; p < indptr[j + 1]; p++) {
+      const q = fill[cols[p]]++;
+      tCols[q] = j;
+      tW[q] = w[p];
+    }
+  }
+  return { indptr: tIndptr, neighbours: tCols, weights: tW };
 }
 
 /** Items by popularity descending, ties by lower id. */
