@@ -110,8 +110,13 @@ async function run(): Promise<void> {
     }
     lines.push("");
   }
-  if (!only && !onlyProtocol) fs.writeFileSync(path.join(outDir, "ranking_summary.md"), `${lines.join("\n")}\n`);
-  else console.log(lines.join("\n"));
+  if (!only && !onlyProtocol) {
+    // keep the tuned section scripts/ranking-tuned.ts appends (it starts at its own top-level heading)
+    const summary = path.join(outDir, "ranking_summary.md");
+    const old = fs.existsSync(summary) ? fs.readFileSync(summary, "utf8") : "";
+    const at = old.indexOf("# Tuned (val-selected) hyper-parameters");
+    fs.writeFileSync(summary, `${lines.join("\n")}\n${at >= 0 ? `\n${old.slice(at)}` : ""}`);
+  } else console.log(lines.join("\n"));
 }
 
 run().catch((e) => {

@@ -172,6 +172,16 @@ describe("leave-last-out protocol", () => {
     await expect(loadProtocol(db, { dir, strategy: "random" })).rejects.toThrow(/metadata/);
   });
 
+  it("valOnly (tuning) loads train and val without a test file, and refuses test", async () => {
+    const noTest = await writeSplit("llo-no-test", { train: [[0, 0], [0, 1], [1, 0], [1, 2]], val: [[0, 2], [1, 1]] }, "leave_last_out");
+    expect(fs.existsSync(path.join(noTest, "test.parquet"))).toBe(false);
+    await expect(loadProtocol(db, { dir: noTest, nItems: 6 })).rejects.toThrow(/test/);
+    const p = await loadProtocol(db, { dir: noTest, nItems: 6, valOnly: true });
+    expect(p.val?.relevant.indices.length).toBe(2);
+    expect(p.filesRead.map((f) => path.basename(f))).toEqual(["train.parquet", "val.parquet"]);
+    expect(() => p.test).toThrow(/valOnly/);
+  });
+
   it("masks the val item at test time", () => {
     expect(row(protocol.test.exclude, 0)).toEqual([0, 1, 2]);
     expect(row(protocol.test.exclude, 3)).toEqual([0, 1, 2]);

@@ -60,6 +60,11 @@ export interface ProtocolOptions {
   unseenTargets?: "keep" | "drop";
   /** users with no history row (cold start, non-strong strategies): evaluated ("keep", default) or dropped */
   coldUsers?: "keep" | "drop";
+  /**
+   * Load train and val only (a tuning protocol): no test file is opened, and reading
+   * `protocol.test` throws. Default false.
+   */
+  valOnly?: boolean;
 }
 
 /** What building one part's inputs removed or found, all counted. */
@@ -125,6 +130,8 @@ export interface EvalProtocol {
   test: ProtocolInputs;
   /** `kind:config` of every model evaluated on test so far (guards against tuning on test) */
   testLog: string[];
+  /** split files opened while loading (for the stage manifests' leakage audit) */
+  filesRead: string[];
 }
 
 interface Resolved {
@@ -133,6 +140,8 @@ interface Resolved {
   nUsers: number;
   nItems: number;
   opts: ProtocolOptions;
+  /** the split files this protocol reads */
+  files: string[];
 }
 
 function partPath(opts: ProtocolOptions, p: SplitPartName): string | null {
@@ -157,7 +166,7 @@ async function resolve(db: Duck, opts: ProtocolOptions): Promise<Resolved> {
   if (!strategy) throw new InputError("protocol: split strategy unknown (give strategy, or a dir with metadata.json)");
   if (!SPLIT_STRATEGIES.includes(strategy)) throw new InputError(`protocol: unknown split strategy '${String(strategy)}'`);
   const strong = strategy === "strong_generalization";
-  const required: SplitPartName[] = strong ? ["train", "test_foldin", "test_holdout"] : ["train", "test"];
+  const required: SplitPartName[] = opts.valOnly ? ["train"] : strong ? ["train", "test_foldin", "test_holdout"] : ["train", "test"];
   const optional: SplitPartName[] = strong ? ["val_foldin", "val_holdout"] : ["val"];
   for (const p of required) if (!fs.existsSync(file(p))) throw new InputError(`protocol: split part '${p}' not found: ${file(p)}`);
   const files = [...required.map(file), ...optional.map((p) => partPath(opts, p)).filter((f): f is string => !!f && fs.existsSync(f))];
@@ -173,7 +182,7 @@ async function resolve(db: Duck, opts: ProtocolOptions): Promise<Resolved> {
   for (const [name, v] of [["nUsers", nUsers], ["nItems", nItems]] as const) {
     if (!Number.isInteger(v) || v < 0) throw new InputError(`protocol: ${name} must be a non-negative integer (got ${String(v)})`);
   }
-  return { strategy, file, nUsers, nItems, opts };
+  return { strategy, file, nUsers, nItems, opts, files };
 }
 
 async function loadCsr(db: Duck, file: string, r: Resolved, value: CsrValue): Promise<{ m: CsrMatrix; rows: number }> {
@@ -406,8 +415,18 @@ export async function loadProtocol(db: Duck, opts: ProtocolOptions): Promise<Eva
   const r = await resolve(db, opts);
   const train = (await loadCsr(db, r.file("train"), r, "binary")).m;
   const val = (await hasVal(db, r)) ? await buildInputs(db, r, "val", train) : null;
+  if (opts.valOnly) {
+    const p = { strategy: r.strategy, nUsers: r.nUsers, nItems: r.nItems, train, val, testLog: [], filesRead: r.files } as Omit<EvalProtocol, "test">;
+    Object.defineProperty(p, "test", {
+      enumerable: false,
+      get() {
+        throw new InputError("protocol: loaded with valOnly (for tuning); test was not read and cannot be evaluated");
+      },
+    });
+    return p as EvalProtocol;
+  }
   const test = await buildInputs(db, r, "test", train);
-  return { strategy: r.strategy, nUsers: r.nUsers, nItems: r.nItems, train, val, test, testLog: [] };
+  return { strategy: r.strategy, nUsers: r.nUsers, nItems: r.nItems, train, val, test, testLog: [], filesRead: r.files };
 }
 
 /** Options of {@link evaluateModel}. */

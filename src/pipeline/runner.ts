@@ -36,6 +36,8 @@ export interface Stage {
   inputs(ctx: StageContext): string[];
   /** true for stages after the split: they may read training data only */
   trainOnly: boolean | null;
+  /** true for a stage that may read val but never test (tuning); audited by {@link auditNoTest} */
+  noTest?: boolean;
   /** false when the stage does not apply to this config (e.g. generate for real data) */
   applies?(ctx: StageContext): boolean;
   run(ctx: StageContext, db: Duck): Promise<StageResult>;
@@ -122,6 +124,7 @@ export async function runStages(ctx: StageContext, registry: Stage[], targets: s
       details: result.details,
     };
     if (stage.trainOnly) auditTrainOnly(ctx.runDir, manifest);
+    if (stage.noTest) auditNoTest(manifest);
     writeManifest(ctx.runDir, manifest);
     const warnings = Array.isArray(result.details.warnings) ? (result.details.warnings as string[]) : [];
     log.info("stage.done", { seconds: manifest.timings.seconds, rows: result.rows });
@@ -139,6 +142,16 @@ function isFresh(runDir: string, prev: StageManifest, configHash: string, inputs
     if (hashFiles(runDir, [abs])[rel] !== h) return false;
   }
   return true;
+}
+
+/**
+ * Fails the run when a val-only stage (tuning) read test data: a test split file among its
+ * declared inputs or among the split files it reports having opened (`details.split_files_read`).
+ */
+export function auditNoTest(m: StageManifest): void {
+  const read = Array.isArray(m.details.split_files_read) ? (m.details.split_files_read as string[]) : [];
+  const bad = [...Object.keys(m.inputs), ...read].filter((f) => /(^|\/)splits\/test[^/]*\.parquet$/.test(f));
+  if (bad.length) throw new LeakageError(`stage '${m.stage}' may read val but read test split files: ${[...new Set(bad)].join(", ")}`);
 }
 
 /**

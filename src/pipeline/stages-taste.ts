@@ -20,6 +20,7 @@ import { writeFileAtomic } from "../util/atomic";
 import { NtgError } from "../util/errors";
 import { stableStringify } from "../util/stable-json";
 import type { NtgConfig } from "./config";
+import { relativeToRun } from "./manifest";
 import type { Stage, StageContext, StageResult } from "./runner";
 import { runLayout } from "./stages";
 
@@ -311,7 +312,7 @@ const evaluateStage: Stage = {
     const T = tasteLayout(ctx.runDir);
     const nUsers = Number(await db.scalar(`SELECT count(*) FROM ${parquet(L.users)}`));
     const nItems = Number(await db.scalar(`SELECT count(*) FROM ${parquet(L.items)}`));
-    const protocol = await loadProtocol(db, { dir: L.splits, nUsers, nItems, relevance: cfg.evaluate.relevance });
+    const protocol = await loadProtocol(db, { dir: L.splits, nUsers, nItems, relevance: cfg.evaluate.relevance, maskValAtTest: cfg.evaluate.mask_val_at_test ?? undefined });
     const models: Recommender[] = [];
     for (const kind of cfg.embeddings.models) models.push(await loadModel(path.join(T.models, kind)));
     const d = await loadTrain(db, ctx.runDir);
@@ -356,10 +357,14 @@ const evaluateStage: Stage = {
   },
 };
 
-/** Built-in search spaces (override per kind with `tune.spaces`). */
+/**
+ * Built-in search spaces (override per kind with `tune.spaces`). iALS's λ reaches 100: with
+ * confidence 1 + α the val optimum on MovieLens sat at λ = 10–50 (λ grows with α), beyond the
+ * former upper bound of 10 (experiments/results/ranking_tuned_*.json).
+ */
 export const DEFAULT_SEARCH_SPACES: Record<string, ParamSpace> = {
   ease: { lambda: { logUniform: [10, 3000] } },
-  ials: { factors: [32, 64, 128], regularization: { logUniform: [0.01, 10] }, alpha: { logUniform: [1, 50] }, iterations: [10, 15] },
+  ials: { factors: [32, 64, 128], regularization: { logUniform: [0.01, 100] }, alpha: { logUniform: [1, 50] }, iterations: [10, 15] },
   itemknn: { k: [20, 50, 100, 200], similarity: ["cosine", "jaccard"], shrinkage: [0, 10, 50] },
   bpr: { factors: [32, 64], learningRate: { logUniform: [0.005, 0.1] }, regularization: { logUniform: [0.0001, 0.01] } },
   puresvd: { factors: [16, 32, 64, 128] },
@@ -370,10 +375,12 @@ const tuneStage: Stage = {
   name: "tune",
   description: "hyper-parameter search on the validation split (never test); best settings per model",
   dependsOn: ["build-dataset"],
-  // tuning must read val; it never reads test, which the audit below checks
+  // tuning must read val; it never reads test, which the runner's auditNoTest checks
   trainOnly: false,
+  noTest: true,
   applies: (ctx) => ctx.loaded.config.tune.models.length > 0,
-  configSlice: (ctx) => ({ tune: ctx.loaded.config.tune, graph: ctx.loaded.config.graph, seed: ctx.loaded.config.seed }),
+  // the trials start from the models' configured params (`embeddings.params`), so those are part of the slice
+  configSlice: (ctx) => ({ tune: ctx.loaded.config.tune, graph: ctx.loaded.config.graph, params: ctx.loaded.config.embeddings.params, seed: ctx.loaded.config.seed }),
   inputs: (ctx) => {
     const L = runLayout(ctx.runDir);
     return fs.readdirSync(L.splits).filter((f) => (f.startsWith("train") || f.startsWith("val")) && f.endsWith(".parquet")).map((f) => path.join(L.splits, f)).concat([L.splitMetadata, L.users, L.items]).sort();
@@ -384,8 +391,14 @@ const tuneStage: Stage = {
     const T = tasteLayout(ctx.runDir);
     const nUsers = Number(await db.scalar(`SELECT count(*) FROM ${parquet(L.users)}`));
     const nItems = Number(await db.scalar(`SELECT count(*) FROM ${parquet(L.items)}`));
-    const protocol = await loadProtocol(db, { dir: L.splits, nUsers, nItems });
+    const protocol = await loadProtocol(db, { dir: L.splits, nUsers, nItems, valOnly: true });
     if (!protocol.val) throw new NtgError("tune needs a validation split (split.fractions.val > 0, or leave_out_val)");
+    // The same fit context build-embeddings gives the models (recency for ItemKNN's power-user cap,
+    // item genres), so a trial fits exactly the model that build-embeddings refits with its params.
+    const d = await loadTrain(db, ctx.runDir);
+    if (d.csr.indices.length !== protocol.train.indices.length) throw new NtgError(`tune: the training matrix has ${protocol.train.indices.length} entries, the recency array ${d.csr.indices.length}`);
+    const catalog = await loadItemCatalog(db, L.items, d.nItems);
+    const fitContext = { seed: cfg.seed, lastTs: d.lastTs, itemAttributes: catalog.itemGenres };
     const out: Record<string, unknown> = {};
     for (const kind of cfg.tune.models) {
       const space = { ...(DEFAULT_SEARCH_SPACES[kind] ?? {}), ...((cfg.tune.spaces[kind] ?? {}) as ParamSpace) };
@@ -396,14 +409,14 @@ const tuneStage: Stage = {
         nTrials: cfg.tune.trials,
         seed: cfg.seed,
         metric: cfg.tune.metric,
-        fitContext: { seed: cfg.seed },
+        fitContext,
         onTrial: (t) => ctx.logger.info("tune.trial", { model: kind, params: t.params, score: Number(t.score.toFixed(5)) }),
       });
       out[kind] = { best: res.best, trials: res.trials.map((t) => ({ params: t.params, score: t.score, error: t.error ?? null })) };
     }
     const file = path.join(T.reports, "tuning.json");
     writeFileAtomic(file, stableStringify({ part: "val", metric: cfg.tune.metric, method: cfg.tune.method, models: out }));
-    return { outputs: [file], rows: { models: cfg.tune.models.length }, timeRange: { min: null, max: null }, details: {} };
+    return { outputs: [file], rows: { models: cfg.tune.models.length }, timeRange: { min: null, max: null }, details: { split_files_read: protocol.filesRead.map((f) => relativeToRun(ctx.runDir, f)).sort() } };
   },
 };
 
