@@ -11,6 +11,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { main } from "../src/cli/main";
 import { stableStringify } from "../src/util/stable-json";
+import { RANKING_DATASETS } from "./ranking-protocols";
 
 const ROOT = path.resolve(__dirname, "..");
 const args = process.argv.slice(2);
@@ -20,35 +21,8 @@ const opt = (name: string, dflt: string | null = null) => {
 };
 const shared = path.resolve(opt("shared", path.join(ROOT, "../shared")) as string);
 
-interface Protocol {
-  name: string;
-  sets: string[];
-}
 const MODELS = "embeddings.models=[popularity,itemknn,ials,bpr,ease,puresvd]";
-const DATASETS: Array<{ name: string; config: string; dir: string; protocols: Protocol[] }> = [
-  {
-    name: "ml-100k",
-    config: "configs/ml-100k.yaml",
-    dir: "movielens/ml-100k",
-    protocols: [
-      { name: "per_user_chronological", sets: ["split.strategy=per_user_chronological"] },
-      { name: "leave_last_out", sets: ["split.strategy=leave_last_out", "split.min_user_interactions=3"] },
-      { name: "global_time", sets: ["split.strategy=global_time", "split.cutoffs.val_start=1998-03-01", "split.cutoffs.test_start=1998-03-25"] },
-      // RecBole's protocol: ratings >= 3, random 80/10/10 per user (not leakage-safe; for comparison only)
-      { name: "random_recbole", sets: ["split.strategy=random", "split.random.group_by_user=true", "split.min_rating=3"] },
-    ],
-  },
-  {
-    name: "ml-latest-small",
-    config: "configs/ml-latest-small.yaml",
-    dir: "movielens/ml-latest-small",
-    protocols: [
-      { name: "per_user_chronological", sets: ["split.strategy=per_user_chronological"] },
-      { name: "leave_last_out", sets: ["split.strategy=leave_last_out", "split.min_user_interactions=3"] },
-      { name: "strong_generalization", sets: ["split.strategy=strong_generalization", "split.min_rating=4", "split.heldout.users=0.1"] },
-    ],
-  },
-];
+const DATASETS = RANKING_DATASETS;
 
 interface Row {
   dataset: string;

@@ -24,6 +24,7 @@ import type { PreparedTasteRun } from "../src/notebook/taste-views";
 import { readManifest } from "../src/pipeline/manifest";
 import { tasteLayout } from "../src/pipeline/stages-taste";
 import { stableStringify } from "../src/util/stable-json";
+import { RANKING_DATASETS, type RankingProtocol } from "./ranking-protocols";
 
 const ROOT = path.resolve(__dirname, "..");
 const RESULTS = path.join(ROOT, "experiments/results");
@@ -53,33 +54,9 @@ const DEFAULTS_NOTE = "defaults: ease λ=500; ials factors=64, regularization=0.
 const COMMON = ["embeddings.models=[itemknn,ials,ease]", "evaluate.ranker=false", "tune.models=[itemknn,ials,ease]", "tune.method=grid", "tune.metric=ndcg@10", `tune.spaces=${JSON.stringify(SPACES)}`];
 const METRICS = ["ndcg@10", "recall@10", "recall_capped@20"];
 
-interface Protocol {
-  name: string;
-  sets: string[];
-}
-// the same protocols as scripts/ranking-experiments.ts (ml-latest-small leave_last_out not tuned here: its tune alone takes ~30 min on 2 cores)
-const DATASETS: Array<{ name: string; config: string; dir: string; protocols: Protocol[] }> = [
-  {
-    name: "ml-100k",
-    config: "configs/ml-100k.yaml",
-    dir: "movielens/ml-100k",
-    protocols: [
-      { name: "per_user_chronological", sets: ["split.strategy=per_user_chronological"] },
-      { name: "leave_last_out", sets: ["split.strategy=leave_last_out", "split.min_user_interactions=3"] },
-      { name: "global_time", sets: ["split.strategy=global_time", "split.cutoffs.val_start=1998-03-01", "split.cutoffs.test_start=1998-03-25"] },
-      { name: "random_recbole", sets: ["split.strategy=random", "split.random.group_by_user=true", "split.min_rating=3"] },
-    ],
-  },
-  {
-    name: "ml-latest-small",
-    config: "configs/ml-latest-small.yaml",
-    dir: "movielens/ml-latest-small",
-    protocols: [
-      { name: "per_user_chronological", sets: ["split.strategy=per_user_chronological"] },
-      { name: "strong_generalization", sets: ["split.strategy=strong_generalization", "split.min_rating=4", "split.heldout.users=0.1"] },
-    ],
-  },
-];
+type Protocol = RankingProtocol;
+// the protocols of scripts/ranking-experiments.ts, less ml-latest-small leave_last_out (its tune alone takes ~30 min on 2 cores)
+const DATASETS = RANKING_DATASETS.map((d) => (d.name === "ml-latest-small" ? { ...d, protocols: d.protocols.filter((p) => p.name !== "leave_last_out") } : d));
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
