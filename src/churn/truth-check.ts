@@ -90,6 +90,61 @@ function aucRatioInterval(y: Float64Array, a: Float64Array, b: Float64Array, res
 }
 
 /**
+ * Replays a world user's original timeline to `cutoff` and samples futures from their exact state
+ * there with the world's own engine (the machinery behind `expectedFutureRevenue`): pending
+ * memoryless draws are redrawn per future, so each future has the process's conditional law.
+ */
+class FutureSampler {
+  private readonly engine: Engine;
+  private readonly slates: LoggingSlates;
+  private readonly streams: Rng;
+  private readonly st = new SimState();
+  private readonly snap = new SimState();
+  private rng: Rng;
+  private u = -1;
+
+  constructor(
+    private readonly world: World,
+    private readonly cutoff: number,
+    private readonly root: Rng,
+  ) {
+    const model = modelOf(world);
+    this.engine = new Engine(model);
+    this.slates = new LoggingSlates(model);
+    this.streams = sessionStreams(world.config.seed);
+    this.rng = root;
+  }
+
+  /** Replays user u to the cutoff; false (no futures to sample) when u is not subscribed there. */
+  enter(u: number): boolean {
+    const { engine, st } = this;
+    engine.initState(u, st);
+    engine.seen.reset();
+    engine.run(u, st, this.streams.fork(u), this.world.startTs, this.cutoff, this.slates, nullSink);
+    if (!st.subscribed) return false;
+    this.u = u;
+    this.snap.copyFrom(st);
+    engine.seen.checkpoint();
+    this.rng = this.root.fork(u);
+    return true;
+  }
+
+  /** The entered user's next bill at the cutoff. */
+  get nextBillTs(): number {
+    return this.snap.nextBillTs;
+  }
+
+  /** Simulates one future of the entered user over [cutoff, until), reporting to `sink`. */
+  sample(until: number, sink: Sink): void {
+    const { engine, st } = this;
+    st.copyFrom(this.snap);
+    engine.seen.rollback();
+    engine.continuation(st, this.cutoff, this.rng);
+    engine.run(this.u, st, this.rng, this.cutoff, until, this.slates, sink);
+  }
+}
+
+/**
  * The Bayes-optimal churn probability at `cutoff` for each world user: P(cancel at a renewal due in
  * (cutoff, cutoff + W] | the user's exact true state at cutoff), estimated from `replicates` futures
  * simulated with the world's engine. Each replicate contributes 1 − Π(1 − h) over the renewals it
@@ -97,14 +152,8 @@ function aucRatioInterval(y: Float64Array, a: Float64Array, b: Float64Array, res
  * noise than counting cancellations). NaN for users not subscribed at the cutoff.
  */
 export function bayesChurnOracle(world: World, users: Int32Array, cutoff: number, windowDays: number, replicates: number, seed: number): Float64Array {
-  const model = modelOf(world);
-  const engine = new Engine(model);
-  const slates = new LoggingSlates(model);
-  const streams = sessionStreams(world.config.seed);
-  const root = new Rng(seed).fork("churn-truth-bayes-oracle");
+  const futures = new FutureSampler(world, cutoff, new Rng(seed).fork("churn-truth-bayes-oracle"));
   const until = cutoff + windowDays * DAY;
-  const st = new SimState();
-  const snap = new SimState();
   let survive = 1;
   const sink: Sink = {
     ...nullSink,
@@ -114,22 +163,12 @@ export function bayesChurnOracle(world: World, users: Int32Array, cutoff: number
   };
   const out = new Float64Array(users.length).fill(NaN);
   for (let j = 0; j < users.length; j++) {
-    const u = users[j];
-    engine.initState(u, st);
-    engine.seen.reset();
-    engine.run(u, st, streams.fork(u), world.startTs, cutoff, slates, nullSink);
-    if (!st.subscribed) continue;
-    snap.copyFrom(st);
-    engine.seen.checkpoint();
-    const rng = root.fork(u);
+    if (!futures.enter(users[j])) continue;
     let q = 0;
     for (let r = 0; r < replicates; r++) {
-      st.copyFrom(snap);
-      engine.seen.rollback();
-      engine.continuation(st, cutoff, rng);
       survive = 1;
       // + 1 s: a renewal due exactly at the window's end is inside it
-      engine.run(u, st, rng, cutoff, until + 1, slates, sink);
+      futures.sample(until + 1, sink);
       q += 1 - survive;
     }
     out[j] = q / replicates;
@@ -212,18 +251,12 @@ export interface TrueLoss {
  * memoryless draws redrawn as in `expectedFutureRevenue`).
  */
 export function trueLostRevenue(world: World, users: Int32Array, cutoff: number, horizonEnd: number, windowDays: number, replicates: number, seed: number): TrueLoss {
-  const model = modelOf(world);
-  const engine = new Engine(model);
-  const slates = new LoggingSlates(model);
-  const streams = sessionStreams(world.config.seed);
-  const root = new Rng(seed).fork("churn-truth-loss");
+  const futures = new FutureSampler(world, cutoff, new Rng(seed).fork("churn-truth-loss"));
   const n = users.length;
   const loss = new Float64Array(n);
   const vr = new Float64Array(n);
   const efr = new Float64Array(n);
   const pc = new Float64Array(n);
-  const st = new SimState();
-  const snap = new SimState();
   let revenue = 0;
   let churnBy = 0;
   let churned = false;
@@ -239,25 +272,13 @@ export function trueLostRevenue(world: World, users: Int32Array, cutoff: number,
   const revs = new Float64Array(replicates);
   const flags = new Uint8Array(replicates);
   for (let j = 0; j < n; j++) {
-    const u = users[j];
-    engine.initState(u, st);
-    engine.seen.reset();
-    engine.run(u, st, streams.fork(u), world.startTs, cutoff, slates, nullSink);
-    if (!st.subscribed) {
-      // not a subscriber in truth (e.g. the data's view differs at the boundary): nothing at risk
-      continue;
-    }
-    churnBy = Math.max(cutoff + windowDays * DAY, st.nextBillTs);
-    snap.copyFrom(st);
-    engine.seen.checkpoint();
-    const rng = root.fork(u);
+    // not a subscriber in truth (e.g. the data's view differs at the boundary): nothing at risk
+    if (!futures.enter(users[j])) continue;
+    churnBy = Math.max(cutoff + windowDays * DAY, futures.nextBillTs);
     for (let r = 0; r < replicates; r++) {
-      st.copyFrom(snap);
-      engine.seen.rollback();
-      engine.continuation(st, cutoff, rng);
       revenue = 0;
       churned = false;
-      engine.run(u, st, rng, cutoff, horizonEnd, slates, sink);
+      futures.sample(horizonEnd, sink);
       revs[r] = revenue;
       flags[r] = churned ? 1 : 0;
     }
